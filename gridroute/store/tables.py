@@ -1,0 +1,209 @@
+"""SQLAlchemy table definitions (Core). The domain objects stay plain dataclasses; the
+repository maps rows to them, so the domain rooms never see a session."""
+from __future__ import annotations
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index,
+                        Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+TS = DateTime(timezone=True)
+# SQLite has no BIGINT autoincrement; plain INTEGER there, BIGINT on PostgreSQL.
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+grid_versions = Table(
+    "grid_versions", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("content_hash", String(64), nullable=False, unique=True),
+    Column("source_path", Text, nullable=False),
+    Column("working_crs", String(32), nullable=False),
+    Column("loaded_at", TS, nullable=False),
+    Column("cell_count", Integer, nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+    Column("summary", JSON, nullable=False),
+)
+
+grid_cells = Table(
+    "grid_cells", metadata,
+    Column("version_id", ID, ForeignKey("grid_versions.id"), primary_key=True),
+    Column("cell_code", String(32), primary_key=True),
+    Column("community_code", String(32), nullable=False),
+    Column("street_code", String(32), nullable=False),
+    Column("district_code", String(32), nullable=False),
+    Column("community_name", Text),
+    Column("street_name", Text),
+    Column("district_name", Text),
+    Column("tags", Text, nullable=False, default=""),
+    Column("geometry_wkb", LargeBinary, nullable=False),
+)
+
+units = Table(
+    "units", metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False, default=""),
+    Column("unit_type", String(32), nullable=False),
+    Column("parent_code", String(64)),
+    Column("streets", Text, nullable=False, default=""),
+    Column("cells", Text, nullable=False, default=""),
+    Column("contact_phone", Text, default=""),
+    Column("contact_email", Text, default=""),
+    Column("webhook_url", Text, default=""),
+)
+
+categories = Table(
+    "categories", metadata,
+    Column("code", String(8), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("major_code", String(4), nullable=False),
+    Column("major_name_zh", Text, nullable=False),
+    Column("major_name_en", Text, nullable=False, default=""),
+    Column("minor_code", String(4), nullable=False),
+    Column("minor_name_zh", Text, nullable=False),
+    Column("minor_name_en", Text, nullable=False, default=""),
+    Column("duplicate_radius_m", Float),
+    Column("duplicate_window_h", Float),
+)
+
+standards = Table(
+    "standards", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("category_code", String(8), ForeignKey("categories.code"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("filing_condition", Text, nullable=False),
+    Column("urgency", String(8), nullable=False),
+    Column("limit_amount", Float, nullable=False),
+    Column("limit_unit", String(16), nullable=False),
+    Column("closing_condition", Text, nullable=False, default=""),
+    Column("handling_unit_hint", Text, default=""),
+    Column("supervising_dept", Text, default=""),
+)
+
+components = Table(
+    "components", metadata,
+    Column("object_id", String(16), primary_key=True),
+    Column("category_code", String(8), nullable=False, index=True),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("owner_unit_code", String(64), nullable=False),
+    Column("maintainer_unit_code", String(64)),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("public_id", String(32), nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("reporter", Text, nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("photos", JSON, nullable=False),
+    Column("reported_at", TS, nullable=False),
+    Column("declared_crs", String(32), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("cell_code", String(32), index=True),
+    Column("community_code", String(32)),
+    Column("street_code", String(32), index=True),
+    Column("district_code", String(32)),
+    Column("locate_status", String(16), nullable=False),
+    Column("locate_distance_m", Float),
+    Column("grid_version", ID),
+    Column("category_code", String(8), nullable=False),
+    Column("standard_id", String(32)),
+    Column("urgency", String(8), nullable=False),
+    Column("routing", JSON, nullable=False),
+    Column("unit_code", String(64), index=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("previous_state", String(16)),
+    Column("suspended_until", TS),
+    Column("returns", Integer, nullable=False, default=0),
+    Column("reworks", Integer, nullable=False, default=0),
+    Column("extensions", Integer, nullable=False, default=0),
+    Column("extension_pending", Boolean, nullable=False, default=False),
+    Column("appeal", String(16)),
+    Column("overdue_excluded", Boolean, nullable=False, default=False),
+    Column("supervising_level", Integer, nullable=False, default=0),
+    Column("parent_id", ID, ForeignKey("cases.id"), index=True),
+    Column("external_id", String(128)),
+    Column("idempotency_key", String(128), unique=True),
+    Column("filed_at", TS),
+    Column("dispatched_at", TS),
+    Column("accepted_at", TS),
+    Column("resolved_at", TS),
+    Column("checked_at", TS),
+    Column("closed_at", TS),
+    Index("ix_cases_dup", "category_code", "state", "reported_at"),
+)
+
+case_events = Table(
+    "case_events", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("case_id", ID, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16)),
+    Column("reason", Text),
+    Column("at", TS, nullable=False),
+    Column("payload", JSON, nullable=False),
+    UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
+)
+
+# One row per phase clock of a case; `next_due` is the earliest pending light/level time and is
+# indexed so the escalation tick touches only due rows.
+case_clocks = Table(
+    "case_clocks", metadata,
+    Column("case_id", ID, ForeignKey("cases.id"), primary_key=True),
+    Column("phase", String(16), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("started_at", TS, nullable=False),
+    Column("deadline", TS),
+    Column("next_due", TS),
+    Column("clock", JSON, nullable=False),
+    Index("ix_case_clocks_next_due", "next_due"),
+)
+
+# (case, phase, kind, level) recorded at most once, whatever the number of tick processes.
+escalations = Table(
+    "escalations", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("case_id", ID, ForeignKey("cases.id"), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("due_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Column("late_seconds", Float, nullable=False),
+    Column("notified", Boolean, nullable=False),
+    UniqueConstraint("case_id", "phase", "kind", "level", name="uq_escalations_once"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("created_at", TS, nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("case_id", ID),
+    Column("recipient", Text, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at", TS),
+    Index("ix_outbox_pending", "status", "next_attempt_at"),
+)
