@@ -177,7 +177,8 @@ class Case:
             raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}, got {self.urgency!r}")
         if not 0 <= self.supervising_level <= MAX_SUPERVISING_LEVEL:
             raise ValueError(
-                f"supervising_level must be 0..{MAX_SUPERVISING_LEVEL}, got {self.supervising_level}")
+                f"supervising_level must be 0..{MAX_SUPERVISING_LEVEL}, "
+                f"got {self.supervising_level}")
 
     @property
     def is_open(self) -> bool:

@@ -12,6 +12,7 @@ class CliState:
     def __init__(self, config_path: str | None):
         self.config_path = config_path
         self._config = None
+        self.app_context = None
 
     @property
     def config(self):

@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+# Library practice: silent unless the application configures logging (the CLI echoes warnings).
+logger.addHandler(logging.NullHandler())
 
 DEFAULT_WORKING_HOURS = "08:30-12:00,13:00-17:30"
 DEFAULT_TZ = "Asia/Shanghai"

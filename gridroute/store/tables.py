@@ -2,8 +2,11 @@
 repository maps rows to them, so the domain rooms never see a session."""
 from __future__ import annotations
 
+from datetime import timezone
+
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index,
-                        Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint)
+                        Integer, LargeBinary, MetaData, String, Table, Text, TypeDecorator,
+                        UniqueConstraint)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -13,7 +16,32 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 metadata = MetaData(naming_convention=NAMING)
-TS = DateTime(timezone=True)
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware datetimes stored as UTC. SQLite keeps no offset, so every value is converted to
+    UTC on the way in and marked UTC on the way out; PostgreSQL uses timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: gridroute stores aware datetimes only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+TS = UtcDateTime()
 # SQLite has no BIGINT autoincrement; plain INTEGER there, BIGINT on PostgreSQL.
 ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -168,6 +196,10 @@ case_clocks = Table(
     "case_clocks", metadata,
     Column("case_id", ID, ForeignKey("cases.id"), primary_key=True),
     Column("phase", String(16), primary_key=True),
+    # Incremented each time the phase's clock starts afresh (rework, another unit), so the
+    # lights and levels of a new run are recorded again.
+    Column("run", Integer, nullable=False, default=1),
+    Column("unit_code", String(64)),
     Column("state", String(16), nullable=False),
     Column("started_at", TS, nullable=False),
     Column("deadline", TS),
@@ -182,13 +214,14 @@ escalations = Table(
     Column("id", ID, primary_key=True, autoincrement=True),
     Column("case_id", ID, ForeignKey("cases.id"), nullable=False),
     Column("phase", String(16), nullable=False),
+    Column("run", Integer, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("level", Integer, nullable=False),
     Column("due_at", TS, nullable=False),
     Column("recorded_at", TS, nullable=False),
     Column("late_seconds", Float, nullable=False),
     Column("notified", Boolean, nullable=False),
-    UniqueConstraint("case_id", "phase", "kind", "level", name="uq_escalations_once"),
+    UniqueConstraint("case_id", "phase", "run", "kind", "level", name="uq_escalations_once"),
 )
 
 outbox = Table(

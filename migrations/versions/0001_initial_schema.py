@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 21:00:17.417358
+Create Date: 2026-11-25 21:02:45.656191
 """
 from alembic import op
 import sqlalchemy as sa
@@ -147,6 +147,8 @@ def upgrade() -> None:
     op.create_table('case_clocks',
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('phase', sa.String(length=16), nullable=False),
+    sa.Column('run', sa.Integer(), nullable=False),
+    sa.Column('unit_code', sa.String(length=64), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deadline', sa.DateTime(timezone=True), nullable=True),
@@ -178,6 +180,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('phase', sa.String(length=16), nullable=False),
+    sa.Column('run', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('level', sa.Integer(), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
@@ -186,7 +189,7 @@ def upgrade() -> None:
     sa.Column('notified', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_escalations_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_escalations')),
-    sa.UniqueConstraint('case_id', 'phase', 'kind', 'level', name='uq_escalations_once')
+    sa.UniqueConstraint('case_id', 'phase', 'run', 'kind', 'level', name='uq_escalations_once')
     )
     op.create_table('grid_cells',
     sa.Column('version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),

@@ -1,0 +1,48 @@
+"""Flask app factory: `create_app(config)`. Entrypoints only parse, call a service, render."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, request
+
+from gridroute.config import Config, load_config
+from gridroute.i18n import normalize_language, translations
+from gridroute.services.context import AppContext, build_context
+
+
+def create_app(config: Config | None = None, *, context: AppContext | None = None) -> Flask:
+    config = config or (context.config if context else load_config())
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config["SECRET_KEY"] = config.app.secret_key
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False
+    ctx = context or build_context(config)
+    app.extensions["gridroute"] = ctx
+
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+
+    @app.before_request
+    def _choose_language() -> None:
+        chosen = request.args.get("lang") or request.cookies.get("lang")
+        if not chosen and request.accept_languages:
+            chosen = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+        g.lang = normalize_language(chosen, default=config.app.language)
+        app.jinja_env.install_gettext_translations(translations(g.lang), newstyle=True)
+
+    @app.after_request
+    def _remember_language(response):
+        if request.args.get("lang"):
+            response.set_cookie("lang", g.lang, samesite="Lax")
+        return response
+
+    from gridroute.api.health import bp as health_bp
+    from gridroute.web.pages import bp as pages_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(pages_bp)
+    logging.getLogger("gridroute").setLevel(logging.INFO)
+    return app
+
+
+def context_of(app: Flask) -> AppContext:
+    return app.extensions["gridroute"]

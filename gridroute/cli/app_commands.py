@@ -1,0 +1,89 @@
+"""Database, set-up and server commands: `db upgrade`, `init`, `serve`, `scheduler`, `escalate`."""
+from __future__ import annotations
+
+import click
+
+from gridroute.cli._common import cli_context, parse_iso
+
+
+@click.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from gridroute.store.schema import upgrade_database
+
+    cfg = ctx.obj.config
+    upgrade_database(cfg.database.url, revision)
+    click.echo(f"database at {revision}: {cfg.database.url}")
+
+
+@click.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create/upgrade the database and load the grid, reference data and rules (safe to rerun)."""
+    from gridroute.services.setup import initialise
+
+    app_ctx = cli_context(ctx)
+    summary = initialise(app_ctx)
+    for line in summary:
+        click.echo(line)
+
+
+@click.command()
+@click.option("--host", default=None, help="Listen address (default: app.host).")
+@click.option("--port", type=int, default=None, help="Port (default: app.port).")
+@click.option("--no-scheduler", is_flag=True,
+              help="Do not run escalation in this process (use a separate `gridroute scheduler`).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: bool) -> None:
+    """Serve the web app (waitress) and, unless --no-scheduler, the escalation scheduler."""
+    from waitress import serve as waitress_serve
+
+    from gridroute.app import create_app
+
+    app_ctx = cli_context(ctx)
+    cfg = app_ctx.config
+    app = create_app(cfg, context=app_ctx)
+    scheduler = None
+    if cfg.app.run_scheduler and not no_scheduler:
+        from gridroute.scheduler import start_background_scheduler
+
+        scheduler = start_background_scheduler(app_ctx)
+    host = host or cfg.app.host
+    port = port or cfg.app.port
+    click.echo(f"gridroute serving on http://{host}:{port}/ "
+               f"(scheduler {'on' if scheduler else 'off'})")
+    try:
+        waitress_serve(app, host=host, port=port, threads=8)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@click.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Run the escalation and notification scheduler alone (for several web workers)."""
+    from gridroute.scheduler import run_blocking_scheduler
+
+    run_blocking_scheduler(cli_context(ctx))
+
+
+@click.command()
+@click.option("--once", is_flag=True, required=True, help="Run one tick and exit.")
+@click.option("--now", "now_text", default=None, help="Pretend the time is this ISO 8601 instant.")
+@click.pass_context
+def escalate(ctx: click.Context, once: bool, now_text: str | None) -> None:
+    """Run one escalation tick (lights, levels, notifications queued)."""
+    from gridroute.services.escalation import tick
+
+    app_ctx = cli_context(ctx)
+    now = parse_iso(now_text, "--now", app_ctx.tz) if now_text else app_ctx.now()
+    result = tick(app_ctx, now)
+    click.echo(result.summary())

@@ -1,0 +1,103 @@
+"""``gridroute sla``: deadline arithmetic from the command line.
+
+Example::
+
+    gridroute sla deadline --start 2026-09-30T16:00+08:00 --limit "4 working_hours" --explain
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import click
+
+from gridroute.sla.calendar import DEFAULT_TZ, DEFAULT_WORKING_HOURS, CalendarConfigError, WorkingCalendar
+from gridroute.sla.clock import Limit, LimitParseError, deadline, explain_deadline
+
+__all__ = ["sla"]
+
+
+def _iso(moment: _dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "microseconds")
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h"
+
+
+@click.group(name="sla")
+def sla() -> None:
+    """Time limits, working calendar and deadlines (处置时限)."""
+
+
+@sla.command(name="deadline")
+@click.option("--start", "start_text", required=True, help="Start, ISO 8601; no offset means Asia/Shanghai.")
+@click.option(
+    "--limit",
+    "limit_text",
+    required=True,
+    help="Limit, e.g. '4 working_hours', '0.5 natural_hours' or '4工作时', '2紧急工作时', '15天'.",
+)
+@click.option(
+    "--hours",
+    "hours_text",
+    default=DEFAULT_WORKING_HOURS,
+    show_default=True,
+    help="Working periods of a working day.",
+)
+@click.option(
+    "--overrides",
+    "overrides_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Calendar overrides TOML (holidays, workdays, covered_until).",
+)
+@click.option("--explain", is_flag=True, help="Also list the stretches of time counted.")
+def deadline_command(
+    start_text: str, limit_text: str, hours_text: str, overrides_path: str | None, explain: bool
+) -> None:
+    """Print the deadline of LIMIT started at START, ISO 8601 with offset."""
+    try:
+        cal = WorkingCalendar(working_hours=hours_text, overrides_path=None, tz=DEFAULT_TZ)
+    except CalendarConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--hours'") from None
+    if overrides_path is not None:
+        try:
+            cal = WorkingCalendar(working_hours=hours_text, overrides_path=overrides_path, tz=DEFAULT_TZ)
+        except CalendarConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--overrides'") from None
+
+    try:
+        start = _dt.datetime.fromisoformat(start_text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{start_text!r} is not an ISO 8601 date-time (e.g. 2026-09-30T16:00:00+08:00)",
+            param_hint="'--start'",
+        ) from None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=cal.tz)
+
+    try:
+        limit = Limit.from_text(limit_text)
+    except LimitParseError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--limit'") from None
+
+    end = deadline(start, limit, cal)
+    click.echo(_iso(end))
+
+    for day in sorted({start.astimezone(cal.tz).date(), end.date()}):
+        warning = cal.coverage_warning(day)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+
+    if explain:
+        periods = explain_deadline(start, limit, cal)
+        if limit.is_working:
+            click.echo(f"working periods counted ({cal.working_hours}):")
+        else:
+            click.echo("natural time counted:")
+        total = 0.0
+        for period_start, period_end, seconds in periods:
+            total += seconds
+            click.echo(f"  {_iso(period_start)} -> {_iso(period_end)}  {_hours(seconds)}")
+        click.echo(f"total {_hours(total)} ({limit})")

@@ -1,0 +1,597 @@
+"""Point → grid cell lookup (网格定位), array-first and exact.
+
+Semantics, for a point in the working CRS (metres):
+
+* strictly inside one cell → that cell, status ``"inside"``;
+* on the boundary of a cell (an edge or vertex, possibly shared by several cells), or claimed by
+  several cells → the cell with the smallest cell code among the cells that intersect the point
+  (shapely ``intersects`` semantics), status ``"boundary"``;
+* outside every cell but within ``snap_m`` metres of one → the nearest cell (ties → smallest
+  code), status ``"snapped"``, ``distance_m`` = the distance;
+* farther → status ``"outside"``, codes ``None``, ``distance_m`` NaN.
+
+Holes belong to no cell; MultiPolygon cells are indexed part by part.
+
+Index: a uniform raster of square buckets over the grid's extent (a fraction of the median cell
+size). Each bucket is either *pure* (its closed square lies in the interior of exactly one cell:
+answered by one array lookup), *far* (no cell within ``snap_m``: outside), *near* (no cell in
+the bucket, but maybe one within ``snap_m``: nearest-cell search) or *mixed* (touched by a cell
+boundary: a short candidate list, tested exactly with shapely's prepared ``intersects_xy`` /
+``contains_xy``). Buckets touched by boundaries are found by walking every edge across the
+raster with a small safety margin, so a pure bucket is never wrong; pure buckets are labelled by
+an even-odd scanline fill at bucket centres, which lie at least half a bucket from any edge.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import shapely
+
+__all__ = ["LocateResult", "Locator", "PointLocation", "STATUSES"]
+
+STATUSES = ("inside", "boundary", "snapped", "outside")
+
+_OUTSIDE_FAR = -1
+_OUTSIDE_NEAR = -2
+_MIXED_BASE = -3  # mixed bucket k is stored as -3 - k
+_EDGE_EPS = 1e-6  # safety margin of the edge walk, in bucket units
+
+
+@dataclass(frozen=True)
+class PointLocation:
+    """Where one point is (单点定位结果)."""
+
+    cell_code: str | None
+    community_code: str | None
+    street_code: str | None
+    district_code: str | None
+    status: str
+    distance_m: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cell_code": self.cell_code,
+            "community_code": self.community_code,
+            "street_code": self.street_code,
+            "district_code": self.district_code,
+            "status": self.status,
+            "distance_m": None if math.isnan(self.distance_m) else self.distance_m,
+        }
+
+
+@dataclass
+class LocateResult:
+    """Locations of many points as parallel numpy arrays (批量定位结果)."""
+
+    cell_code: np.ndarray
+    community_code: np.ndarray
+    street_code: np.ndarray
+    district_code: np.ndarray
+    status: np.ndarray
+    distance_m: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def row(self, i: int) -> PointLocation:
+        return PointLocation(
+            cell_code=self.cell_code[i],
+            community_code=self.community_code[i],
+            street_code=self.street_code[i],
+            district_code=self.district_code[i],
+            status=str(self.status[i]),
+            distance_m=float(self.distance_m[i]),
+        )
+
+    def rows(self) -> list[PointLocation]:
+        return [self.row(i) for i in range(len(self))]
+
+
+def _opt_codes(values, n: int) -> np.ndarray:
+    out = np.empty(n + 1, dtype=object)  # last slot: None for "no cell"
+    out[:] = None
+    if values is not None:
+        vals = list(values)
+        if len(vals) != n:
+            raise ValueError(f"expected {n} codes, got {len(vals)}")
+        out[:n] = [None if v is None else str(v) for v in vals]
+    return out
+
+
+class Locator:
+    """Exact, fast point-in-cell index over a grid layer (网格定位索引)."""
+
+    def __init__(
+        self,
+        grid=None,
+        snap_m: float = 50.0,
+        *,
+        bucket_m: float | None = None,
+        max_buckets: int = 16_000_000,
+    ) -> None:
+        if grid is None:
+            raise TypeError("Locator needs a GridLayer; use Locator.from_geometries otherwise")
+        cells = grid.cells
+        self._build(
+            codes=cells["cell_code"].tolist(),
+            geoms=np.asarray(cells.geometry.values, dtype=object),
+            community_codes=cells["community_code"].tolist(),
+            street_codes=cells["street_code"].tolist(),
+            district_codes=cells["district_code"].tolist(),
+            working_crs=grid.working_crs,
+            snap_m=snap_m,
+            bucket_m=bucket_m,
+            max_buckets=max_buckets,
+        )
+
+    @classmethod
+    def from_geometries(
+        cls,
+        codes: Sequence[str],
+        geoms,
+        community_codes: Sequence[str | None] | None = None,
+        street_codes: Sequence[str | None] | None = None,
+        district_codes: Sequence[str | None] | None = None,
+        *,
+        working_crs: str = "EPSG:32651",
+        snap_m: float = 50.0,
+        scheme=None,
+        bucket_m: float | None = None,
+        max_buckets: int = 16_000_000,
+    ) -> "Locator":
+        """Build from cell codes and polygons already in the working CRS.
+
+        Community/street/district codes not given are derived from the cell codes with
+        ``scheme`` (default :class:`CodeScheme`) where the codes match it.
+        """
+        from gridroute.grids.layers import CodeScheme
+
+        scheme = scheme or CodeScheme()
+        codes = [str(c) for c in codes]
+
+        def derive(given, fn):
+            if given is not None:
+                return list(given)
+            return [fn(c) if scheme.matches(c) else None for c in codes]
+
+        self = cls.__new__(cls)
+        self._build(
+            codes=codes,
+            geoms=np.asarray(list(geoms) if not isinstance(geoms, np.ndarray) else geoms,
+                             dtype=object),
+            community_codes=derive(community_codes, scheme.community),
+            street_codes=derive(street_codes, scheme.street),
+            district_codes=derive(district_codes, scheme.district),
+            working_crs=working_crs,
+            snap_m=snap_m,
+            bucket_m=bucket_m,
+            max_buckets=max_buckets,
+        )
+        return self
+
+    # ------------------------------------------------------------------------------ build
+
+    def _build(self, *, codes, geoms, community_codes, street_codes, district_codes,
+               working_crs, snap_m, bucket_m, max_buckets) -> None:
+        n = len(codes)
+        if len(geoms) != n:
+            raise ValueError(f"{n} codes but {len(geoms)} geometries")
+        if len(set(codes)) != n:
+            raise ValueError("cell codes must be unique")
+        if snap_m < 0 or not math.isfinite(snap_m):
+            raise ValueError("snap_m must be a finite number ≥ 0")
+        self.working_crs = working_crs
+        self.snap_m = float(snap_m)
+        order = sorted(range(n), key=lambda i: codes[i])  # index order = code order
+        geoms = np.asarray(geoms, dtype=object)[order] if n else np.empty(0, dtype=object)
+        self._geoms = geoms
+        self._n = n
+        self._codes = _opt_codes([codes[i] for i in order], n)
+        self._community = _opt_codes([community_codes[i] for i in order], n)
+        self._street = _opt_codes([street_codes[i] for i in order], n)
+        self._district = _opt_codes([district_codes[i] for i in order], n)
+        self._codes_list = self._codes.tolist()
+        self._community_list = self._community.tolist()
+        self._street_list = self._street.tolist()
+        self._district_list = self._district.tolist()
+        self._transformers: dict[str, Any] = {}
+
+        if n:
+            bad = [self._codes[i] for i in range(n) if geoms[i] is None or geoms[i].is_empty
+                   or shapely.get_type_id(geoms[i]) not in (3, 6)]
+            if bad:
+                raise ValueError(f"cells without polygon geometry: {', '.join(bad[:10])}")
+        shapely.prepare(geoms)
+
+        parts, part_cell = shapely.get_parts(geoms, return_index=True)
+        self._parts = parts
+        self._part_cell = part_cell.astype(np.int32)
+        self._tree = shapely.STRtree(parts)
+
+        if n == 0:
+            self._x0 = self._y0 = 0.0
+            self._s = 1.0
+            self._ncols = self._nrows = 1
+            self._lab = np.full(1, _OUTSIDE_FAR, dtype=np.int32)
+            self._cand_off = np.zeros(1, dtype=np.int64)
+            self._cand = np.zeros(0, dtype=np.int32)
+            return
+
+        xmin, ymin, xmax, ymax = shapely.total_bounds(parts)
+        areas = shapely.area(parts)
+        side = math.sqrt(float(np.median(areas))) if len(areas) else 1.0
+        margin = self.snap_m
+        width = (xmax - xmin) + 2 * margin
+        height = (ymax - ymin) + 2 * margin
+        s = bucket_m if bucket_m else max(side / 12.0, 1e-3)
+        min_s = math.sqrt(max(width * height, 1e-12) / max_buckets)
+        s = max(s, min_s, max(width, height) / 65000.0)
+        ncols = int(math.floor(width / s)) + 3
+        nrows = int(math.floor(height / s)) + 3
+        self._x0 = float(xmin - margin - s)
+        self._y0 = float(ymin - margin - s)
+        self._s = float(s)
+        self._ncols = ncols
+        self._nrows = nrows
+
+        rings_xy, ring_part = self._ring_segments(parts)
+        self._classify(rings_xy, ring_part)
+
+    @staticmethod
+    def _ring_segments(parts):
+        """Segments (ax, ay, bx, by) of every ring of every part and the part index."""
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
+        same = ring_idx[1:] == ring_idx[:-1]
+        a = coords[:-1][same]
+        b = coords[1:][same]
+        seg_part = ring_part[ring_idx[:-1][same]]
+        return np.column_stack([a, b]), seg_part
+
+    def _to_grid(self, x, y):
+        return (np.asarray(x, dtype=float) - self._x0) / self._s, \
+               (np.asarray(y, dtype=float) - self._y0) / self._s
+
+    def _classify(self, segs: np.ndarray, seg_part: np.ndarray) -> None:
+        ncols, nrows = self._ncols, self._nrows
+        nb = ncols * nrows
+        seg_cell = self._part_cell[seg_part]
+        au, av = self._to_grid(segs[:, 0], segs[:, 1])
+        bu, bv = self._to_grid(segs[:, 2], segs[:, 3])
+
+        # 1. buckets touched by an edge (conservative supercover with margin _EDGE_EPS)
+        eps = _EDGE_EPS
+        umin, umax = np.minimum(au, bu), np.maximum(au, bu)
+        vmin, vmax = np.minimum(av, bv), np.maximum(av, bv)
+        c0 = np.floor(umin - eps).astype(np.int64)
+        c1 = np.floor(umax + eps).astype(np.int64)
+        ncol_seg = c1 - c0 + 1
+        sid = np.repeat(np.arange(len(au)), ncol_seg)
+        first = np.repeat(np.cumsum(ncol_seg) - ncol_seg, ncol_seg)
+        col = c0[sid] + (np.arange(len(sid)) - first)
+        du = (bu - au)[sid]
+        dv = (bv - av)[sid]
+        ua = np.maximum(col - eps, umin[sid])
+        ub = np.minimum(col + 1 + eps, umax[sid])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = dv / du
+            va = av[sid] + (ua - au[sid]) * slope
+            vb = av[sid] + (ub - au[sid]) * slope
+        vertical = du == 0
+        va = np.where(vertical, vmin[sid], va)
+        vb = np.where(vertical, vmax[sid], vb)
+        lo = np.maximum(np.minimum(va, vb), vmin[sid]) - eps
+        hi = np.minimum(np.maximum(va, vb), vmax[sid]) + eps
+        r0 = np.floor(lo).astype(np.int64)
+        r1 = np.floor(hi).astype(np.int64)
+        nrow_pair = np.maximum(r1 - r0 + 1, 1)
+        pid = np.repeat(np.arange(len(sid)), nrow_pair)
+        firstp = np.repeat(np.cumsum(nrow_pair) - nrow_pair, nrow_pair)
+        row = r0[pid] + (np.arange(len(pid)) - firstp)
+        colm = col[pid]
+        mark_bucket = row * ncols + colm
+        mark_cell = seg_cell[sid[pid]].astype(np.int64)
+        del sid, first, col, du, dv, ua, ub, va, vb, lo, hi, pid, firstp, row, colm
+
+        # 2. even-odd scanline fill at bucket centres: label sum and cover count per bucket
+        rmin = np.ceil(vmin - 0.5).astype(np.int64)  # rows whose centre v = r + 0.5 ≥ vmin
+        rmax = np.ceil(vmax - 0.5).astype(np.int64)  # ... and < vmax (half-open)
+        nr = np.maximum(rmax - rmin, 0)
+        sid = np.repeat(np.arange(len(au)), nr)
+        first = np.repeat(np.cumsum(nr) - nr, nr)
+        row = rmin[sid] + (np.arange(len(sid)) - first)
+        vc = row + 0.5
+        ucross = au[sid] + (vc - av[sid]) * (bu - au)[sid] / (bv - av)[sid]
+        cross_cell = seg_cell[sid].astype(np.int64)
+        order = np.lexsort((ucross, row, cross_cell))
+        row, ucross, cross_cell = row[order], ucross[order], cross_cell[order]
+        # pairs (0,1), (2,3) … inside each (cell, row) group
+        grp_start = np.ones(len(row), dtype=bool)
+        grp_start[1:] = (row[1:] != row[:-1]) | (cross_cell[1:] != cross_cell[:-1])
+        gid = np.cumsum(grp_start) - 1
+        gfirst = np.flatnonzero(grp_start)
+        pos = np.arange(len(row)) - gfirst[gid]
+        start = pos % 2 == 0
+        s_idx = np.flatnonzero(start)
+        s_idx = s_idx[s_idx + 1 < len(row)]
+        s_idx = s_idx[gid[s_idx + 1] == gid[s_idx]]
+        e_idx = s_idx + 1
+        cstart = np.clip(np.ceil(ucross[s_idx] - 0.5).astype(np.int64), 0, ncols)
+        cend = np.clip(np.ceil(ucross[e_idx] - 0.5).astype(np.int64), 0, ncols)
+        frow = row[s_idx]
+        fcell = cross_cell[s_idx]
+        ok = cend > cstart
+        cstart, cend, frow, fcell = cstart[ok], cend[ok], frow[ok], fcell[ok]
+        del sid, first, row, vc, ucross, cross_cell, order, grp_start, gid, gfirst, pos
+
+        width = ncols + 1
+        lab_acc = np.zeros(nrows * width, dtype=np.int32)
+        cnt_acc = np.zeros(nrows * width, dtype=np.int16)
+        np.add.at(lab_acc, frow * width + cstart, (fcell + 1).astype(np.int32))
+        np.add.at(lab_acc, frow * width + cend, -(fcell + 1).astype(np.int32))
+        np.add.at(cnt_acc, frow * width + cstart, 1)
+        np.add.at(cnt_acc, frow * width + cend, -1)
+        lab_acc = lab_acc.reshape(nrows, width)
+        cnt_acc = cnt_acc.reshape(nrows, width)
+        np.cumsum(lab_acc, axis=1, out=lab_acc)
+        np.cumsum(cnt_acc, axis=1, out=cnt_acc)
+        fill_lab = lab_acc[:, :ncols].ravel() - 1  # valid where count == 1
+        fill_cnt = cnt_acc[:, :ncols].ravel()
+        del lab_acc, cnt_acc
+
+        # 3. mixed buckets: touched by an edge, or covered by several cells (overlap)
+        edge_mask = np.zeros(nb, dtype=bool)
+        edge_mask[mark_bucket] = True
+        overlap_mask = (fill_cnt > 1) & ~edge_mask
+        lab = np.where(fill_cnt == 1, fill_lab, _OUTSIDE_FAR).astype(np.int32)
+        del fill_lab
+
+        keys = mark_bucket * self._n + mark_cell
+        # plus the cell covering the centre of each edge bucket (catches a cell containing
+        # the whole bucket while other cells' edges cross it)
+        eb = np.flatnonzero(edge_mask & (fill_cnt == 1))
+        extra = [eb.astype(np.int64) * self._n + lab[eb]]
+        # overlaps and edge buckets at overlaps: exact candidates from the tree
+        ob = np.flatnonzero((fill_cnt > 1))
+        if len(ob):
+            r, c = np.divmod(ob, ncols)
+            boxes = shapely.box(self._x0 + c * self._s, self._y0 + r * self._s,
+                                self._x0 + (c + 1) * self._s, self._y0 + (r + 1) * self._s)
+            bi, pi = self._tree.query(boxes, predicate="intersects")
+            extra.append(ob[bi].astype(np.int64) * self._n + self._part_cell[pi])
+        del fill_cnt
+        keys = np.unique(np.concatenate([keys] + extra))
+        kb, kc = np.divmod(keys, self._n)
+        mixed_buckets, first_idx = np.unique(kb, return_index=True)
+        self._cand = kc.astype(np.int32)
+        self._cand_off = np.append(first_idx, len(kc)).astype(np.int64)
+        lab[mixed_buckets] = _MIXED_BASE - np.arange(len(mixed_buckets), dtype=np.int32)
+        del overlap_mask, edge_mask
+
+        # 4. outside buckets near a cell (within snap_m + one bucket) need a nearest search
+        k = int(math.ceil(self.snap_m / self._s)) + 1
+        occupied = (lab != _OUTSIDE_FAR).reshape(nrows, ncols)
+        near = _box_dilate(occupied, k).ravel()
+        lab[(lab == _OUTSIDE_FAR) & near] = _OUTSIDE_NEAR
+        self._lab = lab
+
+    # ----------------------------------------------------------------------------- query
+
+    def __len__(self) -> int:
+        return self._n
+
+    def memory_bytes(self) -> int:
+        """Estimated size of the index: raster, candidate lists, geometries, tree, codes."""
+        total = self._lab.nbytes + self._cand.nbytes + self._cand_off.nbytes
+        total += self._part_cell.nbytes
+        ncoord = int(shapely.get_num_coordinates(self._parts).sum()) if self._n else 0
+        total += ncoord * 16 * 2  # geometry + prepared copy
+        total += len(self._parts) * (200 + 64)  # GEOS objects, tree nodes
+        total += sum(len(c or "") + 50 for c in self._codes_list) * 4
+        return int(total)
+
+    def locate_xy(self, x, y) -> LocateResult:
+        """Locate points given in working-CRS metres (arrays or scalars)."""
+        x = np.atleast_1d(np.asarray(x, dtype=float)).ravel()
+        y = np.atleast_1d(np.asarray(y, dtype=float)).ravel()
+        if x.shape != y.shape:
+            x, y = np.broadcast_arrays(x, y)
+        n = len(x)
+        cell, status, dist = self._locate_idx(x, y)
+        none = self._n
+        cell = np.where(cell < 0, none, cell)
+        return LocateResult(
+            cell_code=self._codes[cell],
+            community_code=self._community[cell],
+            street_code=self._street[cell],
+            district_code=self._district[cell],
+            status=np.asarray(STATUSES, dtype=object)[status] if n else np.empty(0, object),
+            distance_m=dist,
+        )
+
+    def _locate_idx(self, x: np.ndarray, y: np.ndarray):
+        """Cell index (-1 none), status index into STATUSES, distance."""
+        n = len(x)
+        cell = np.full(n, -1, dtype=np.int64)
+        status = np.full(n, 3, dtype=np.int8)
+        dist = np.full(n, np.nan)
+        if n == 0 or self._n == 0:
+            return cell, status, dist
+        u = (x - self._x0) / self._s
+        v = (y - self._y0) / self._s
+        inr = (u >= 0) & (v >= 0) & (u < self._ncols) & (v < self._nrows)  # NaN → False
+        if inr.all():
+            val = self._lab[v.astype(np.int64) * self._ncols + u.astype(np.int64)]
+        else:
+            val = np.full(n, _OUTSIDE_FAR, dtype=np.int32)
+            val[inr] = self._lab[v[inr].astype(np.int64) * self._ncols + u[inr].astype(np.int64)]
+        pure = val >= 0
+        cell[pure] = val[pure]
+        status[pure] = 0
+        dist[pure] = 0.0
+
+        mixed = np.flatnonzero(val <= _MIXED_BASE)
+        snap_idx = [np.flatnonzero(val == _OUTSIDE_NEAR)]
+        if len(mixed):
+            mid = (_MIXED_BASE - val[mixed]).astype(np.int64)
+            starts = self._cand_off[mid]
+            counts = self._cand_off[mid + 1] - starts
+            total = int(counts.sum())
+            local = np.repeat(np.arange(len(mixed)), counts)
+            within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+            cand = self._cand[np.repeat(starts, counts) + within]
+            px, py = x[mixed][local], y[mixed][local]
+            hit = shapely.intersects_xy(self._geoms[cand], px, py)
+            nhit = np.bincount(local[hit], minlength=len(mixed))
+            hl = local[hit]
+            hc = cand[hit]
+            firsts = np.ones(len(hl), dtype=bool)
+            firsts[1:] = hl[1:] != hl[:-1]
+            chosen = np.full(len(mixed), -1, dtype=np.int64)
+            chosen[hl[firsts]] = hc[firsts]  # candidates ascending → smallest code
+            mstatus = np.full(len(mixed), 1, dtype=np.int8)
+            single = np.flatnonzero(nhit == 1)
+            if len(single):
+                inside = shapely.contains_xy(self._geoms[chosen[single]],
+                                             x[mixed[single]], y[mixed[single]])
+                mstatus[single[inside]] = 0
+            found = nhit > 0
+            cell[mixed[found]] = chosen[found]
+            status[mixed[found]] = mstatus[found]
+            dist[mixed[found]] = 0.0
+            snap_idx.append(mixed[~found])
+        todo = np.concatenate(snap_idx)
+        if len(todo) and self.snap_m > 0:
+            self._snap(x, y, todo, cell, status, dist)
+        return cell, status, dist
+
+    def _snap(self, x, y, todo, cell, status, dist) -> None:
+        pts = shapely.points(x[todo], y[todo])
+        (qi, ti), d = self._tree.query_nearest(
+            pts, max_distance=self.snap_m if self.snap_m > 0 else None,
+            return_distance=True, all_matches=True)
+        ok = d <= self.snap_m
+        qi, ti, d = qi[ok], ti[ok], d[ok]
+        if not len(qi):
+            return
+        pc = self._part_cell[ti]
+        order = np.lexsort((pc, d, qi))
+        qi, pc, d = qi[order], pc[order], d[order]
+        first = np.ones(len(qi), dtype=bool)
+        first[1:] = qi[1:] != qi[:-1]
+        tgt = todo[qi[first]]
+        cell[tgt] = pc[first]
+        dz = d[first]
+        # a distance of exactly 0 means the point touches a cell after all
+        status[tgt] = np.where(dz == 0.0, 1, 2)
+        dist[tgt] = dz
+
+    # ------------------------------------------------------------------- single point
+
+    def _loc(self, i: int, status: str, d: float) -> PointLocation:
+        return PointLocation(self._codes_list[i], self._community_list[i], self._street_list[i],
+                             self._district_list[i], status, d)
+
+    def locate_xy_one(self, x: float, y: float) -> PointLocation:
+        """Fast path for one point in working-CRS metres."""
+        x = float(x)
+        y = float(y)
+        u = (x - self._x0) / self._s
+        v = (y - self._y0) / self._s
+        if 0.0 <= u < self._ncols and 0.0 <= v < self._nrows and self._n:
+            val = int(self._lab[int(v) * self._ncols + int(u)])
+        else:
+            val = _OUTSIDE_FAR
+        if val >= 0:
+            return self._loc(val, "inside", 0.0)
+        if val <= _MIXED_BASE:
+            mid = _MIXED_BASE - val
+            cands = self._cand[self._cand_off[mid]:self._cand_off[mid + 1]].tolist()
+            hits = [c for c in cands if shapely.intersects_xy(self._geoms[c], x, y)]
+            if len(hits) == 1:
+                c = hits[0]
+                inside = bool(shapely.contains_xy(self._geoms[c], x, y))
+                return self._loc(c, "inside" if inside else "boundary", 0.0)
+            if hits:
+                return self._loc(hits[0], "boundary", 0.0)
+            val = _OUTSIDE_NEAR
+        if val == _OUTSIDE_NEAR:
+            xs = np.array([x])
+            ys = np.array([y])
+            cell, status, dist = self._locate_snap_only(xs, ys)
+            if cell >= 0:
+                return self._loc(cell, STATUSES[status], dist)
+        return PointLocation(None, None, None, None, "outside", float("nan"))
+
+    def _locate_snap_only(self, xs, ys):
+        cell = np.full(1, -1, dtype=np.int64)
+        status = np.full(1, 3, dtype=np.int8)
+        dist = np.full(1, np.nan)
+        self._snap(xs, ys, np.zeros(1, dtype=np.int64), cell, status, dist)
+        return int(cell[0]), int(status[0]), float(dist[0])
+
+    # ------------------------------------------------------------------ other CRSs
+
+    def _converter(self, crs: str):
+        conv = self._transformers.get(crs)
+        if conv is not None:
+            return conv
+        from gridroute.grids import coords
+
+        source = coords.normalize_crs(crs)
+        target = coords.normalize_crs(self.working_crs)
+        if source == target:
+            conv = ("same", None)
+        elif source in ("gcj02", "bd09") or target in ("gcj02", "bd09"):
+            conv = ("coords", source)
+        else:
+            import pyproj
+
+            conv = ("pyproj", pyproj.Transformer.from_crs(
+                "EPSG:4326" if source == "wgs84" else source,
+                "EPSG:4326" if target == "wgs84" else target, always_xy=True))
+        self._transformers[crs] = conv
+        return conv
+
+    def locate(self, lon, lat, crs: str = "wgs84") -> LocateResult:
+        """Locate points given in ``crs`` (wgs84, gcj02, bd09 or EPSG:n); scalars allowed."""
+        from gridroute.grids import coords
+
+        x, y = coords.to_working(lon, lat, crs, self.working_crs)
+        return self.locate_xy(x, y)
+
+    def locate_one(self, lon: float, lat: float, crs: str = "wgs84") -> PointLocation:
+        """Locate one point (fast path; raises UnknownCRSError for an unknown ``crs``)."""
+        kind, tool = self._converter(crs)
+        if kind == "same":
+            x, y = lon, lat
+        elif kind == "pyproj":
+            x, y = tool.transform(float(lon), float(lat))
+        else:
+            from gridroute.grids import coords
+
+            x, y = coords.to_working(lon, lat, tool, self.working_crs)
+        return self.locate_xy_one(x, y)
+
+
+def _box_dilate(mask: np.ndarray, k: int) -> np.ndarray:
+    """True where any True lies within k cells (Chebyshev distance), via summed-area tables."""
+    m = mask.astype(np.int32)
+    # along columns
+    c = np.cumsum(m, axis=1, dtype=np.int32)
+    c = np.pad(c, ((0, 0), (1, 0)))
+    ncols = mask.shape[1]
+    hi = np.minimum(np.arange(ncols) + k + 1, ncols)
+    lo = np.maximum(np.arange(ncols) - k, 0)
+    rowsum = c[:, hi] - c[:, lo]
+    del c
+    r = np.cumsum(rowsum > 0, axis=0, dtype=np.int32)
+    r = np.pad(r, ((1, 0), (0, 0)))
+    nrows = mask.shape[0]
+    hi = np.minimum(np.arange(nrows) + k + 1, nrows)
+    lo = np.maximum(np.arange(nrows) - k, 0)
+    return (r[hi] - r[lo]) > 0

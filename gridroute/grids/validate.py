@@ -1,0 +1,347 @@
+"""Checks on a grid layer before it is used for routing (网格数据质量检查).
+
+:func:`validate_grid` takes the cells already reprojected to the metric working CRS and returns a
+:class:`ValidationReport`: a list of :class:`GridIssue` (``error`` stops loading, ``warning`` is
+shown, ``repaired`` says what was fixed) plus the repaired GeoDataFrame.
+
+Checks: missing CRS, empty or non-polygonal geometry, invalid geometry (repaired with
+``shapely.make_valid`` keeping polygonal parts when the area changes by at most
+``repair_max_area_change``), duplicate and malformed cell codes, overlaps between cells larger
+than ``overlap_tolerance_m2`` and gaps (holes not covered by any cell) inside a street (街道)
+larger than ``gap_tolerance_m2``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+import numpy as np
+import shapely
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+    from gridroute.grids.layers import CodeScheme
+
+__all__ = ["GridIssue", "ValidationReport", "validate_grid", "polygonal_part"]
+
+SEVERITIES = ("error", "warning", "repaired")
+_MAX_CODES_IN_LINE = 20
+
+
+@dataclass(frozen=True)
+class GridIssue:
+    """One finding of the validation (问题): severity, kind, the cells concerned, a message."""
+
+    severity: str
+    kind: str
+    cell_codes: tuple[str, ...]
+    message: str
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+        object.__setattr__(self, "cell_codes", tuple(str(c) for c in self.cell_codes))
+
+    def line(self) -> str:
+        codes = list(self.cell_codes)
+        shown = ", ".join(codes[:_MAX_CODES_IN_LINE])
+        if len(codes) > _MAX_CODES_IN_LINE:
+            shown += f", … (+{len(codes) - _MAX_CODES_IN_LINE} more)"
+        where = f" [{shown}]" if codes else ""
+        return f"{self.severity.upper()} {self.kind}{where}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    """Result of :func:`validate_grid`; ``render()`` gives the text shown to people."""
+
+    issues: list[GridIssue] = field(default_factory=list)
+    gdf: "gpd.GeoDataFrame | None" = None
+    cell_count: int = 0
+    source: str | None = None
+
+    @property
+    def errors(self) -> list[GridIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[GridIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def repaired(self) -> list[GridIssue]:
+        return [i for i in self.issues if i.severity == "repaired"]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(i.severity == "error" for i in self.issues)
+
+    def kinds(self, severity: str | None = None) -> list[str]:
+        return [i.kind for i in self.issues if severity is None or i.severity == severity]
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for i in self.issues if i.severity == s) for s in SEVERITIES}
+
+    def render(self) -> str:
+        c = self.counts()
+
+        def plural(n: int, word: str) -> str:
+            return f"{n} {word}{'' if n == 1 else 's'}"
+
+        head = "Grid validation"
+        if self.source:
+            head += f" of {self.source}"
+        lines = [
+            f"{head}: {plural(self.cell_count, 'cell')}, {plural(c['error'], 'error')}, "
+            f"{plural(c['warning'], 'warning')}, {c['repaired']} repaired"
+        ]
+        order = {"error": 0, "warning": 1, "repaired": 2}
+        for issue in sorted(self.issues, key=lambda i: order[i.severity]):
+            lines.append("  " + issue.line())
+        if not self.issues:
+            lines.append("  OK: no problems found")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def polygonal_part(geom):
+    """Keep only the polygonal parts of a geometry (Polygon / MultiPolygon or None)."""
+    if geom is None or geom.is_empty:
+        return None
+    gtype = shapely.get_type_id(geom)
+    if gtype in (3, 6):  # Polygon, MultiPolygon
+        return geom
+    if gtype == 7:  # GeometryCollection
+        polys = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+        flat: list = []
+        for p in polys:
+            flat.extend(shapely.get_parts(p) if shapely.get_type_id(p) == 6 else [p])
+        if not flat:
+            return None
+        return flat[0] if len(flat) == 1 else shapely.MultiPolygon(flat)
+    return None
+
+
+def _codes_of(gdf, code_column: str) -> list[str]:
+    if code_column not in gdf.columns:
+        return [f"#{i}" for i in range(len(gdf))]
+    out = []
+    for i, v in enumerate(gdf[code_column].tolist()):
+        out.append(f"#{i}" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    return out
+
+
+def validate_grid(
+    gdf: "gpd.GeoDataFrame",
+    scheme: "CodeScheme | None" = None,
+    *,
+    code_column: str = "cell_code",
+    street_column: str | None = "street_code",
+    repair_max_area_change: float = 0.001,
+    overlap_tolerance_m2: float = 1.0,
+    gap_tolerance_m2: float = 1.0,
+    source: str | None = None,
+) -> ValidationReport:
+    """Validate (and repair) grid cells given in the metric working CRS (网格校验).
+
+    ``street_column`` names the street code column used to group cells for the gap check; when
+    that column is missing the street code is the scheme's prefix of the cell code.
+    Returns a report whose ``gdf`` is a copy of the input with repaired geometries.
+    """
+    if scheme is None:
+        from gridroute.grids.layers import CodeScheme
+
+        scheme = CodeScheme()
+    issues: list[GridIssue] = []
+    gdf = gdf.copy()
+    codes = _codes_of(gdf, code_column)
+    n = len(gdf)
+
+    # --- CRS --------------------------------------------------------------------------
+    crs_missing = gdf.crs is None
+    if crs_missing:
+        issues.append(
+            GridIssue("error", "missing_crs", (), "the grid file declares no coordinate "
+                      "reference system; set one (e.g. EPSG:4326) before loading")
+        )
+    elif not gdf.crs.is_projected:
+        issues.append(
+            GridIssue("warning", "geographic_crs", (), f"cells are in {gdf.crs.to_string()}; "
+                      "area tolerances assume metres (use a projected working CRS)")
+        )
+
+    # --- codes ------------------------------------------------------------------------
+    if code_column not in gdf.columns:
+        issues.append(GridIssue("error", "missing_code_column", (),
+                                f"no column {code_column!r} with cell codes"))
+    else:
+        raw = gdf[code_column].tolist()
+        missing = [codes[i] for i, v in enumerate(raw) if codes[i].startswith("#")]
+        if missing:
+            issues.append(GridIssue("error", "missing_code", tuple(missing),
+                                    f"{len(missing)} cell(s) have no cell code (row numbers shown)"))
+        bad = [c for c in codes if not c.startswith("#") and not scheme.matches(c)]
+        if bad:
+            issues.append(GridIssue(
+                "error", "bad_code", tuple(bad),
+                f"{len(bad)} code(s) do not match scheme {scheme.name!r} "
+                f"({scheme.total_len} digits: {scheme.layout()})"))
+        seen: dict[str, int] = {}
+        for c in codes:
+            if not c.startswith("#"):
+                seen[c] = seen.get(c, 0) + 1
+        for c, k in sorted(seen.items()):
+            if k > 1:
+                issues.append(GridIssue("error", "duplicate_code", (c,),
+                                        f"{k} cells share this code"))
+
+    # --- geometry: empty, non-polygonal, invalid ---------------------------------------------
+    geoms = np.asarray(gdf.geometry.values, dtype=object).copy() if n else np.empty(0, object)
+    usable = np.ones(n, dtype=bool)
+    empty = [i for i in range(n) if geoms[i] is None or geoms[i].is_empty]
+    if empty:
+        usable[empty] = False
+        issues.append(GridIssue("error", "empty_geometry", tuple(codes[i] for i in empty),
+                                f"{len(empty)} cell(s) have no geometry"))
+    for i in range(n):
+        if usable[i] and shapely.get_type_id(geoms[i]) not in (3, 6, 7):
+            usable[i] = False
+            issues.append(GridIssue("error", "not_polygon", (codes[i],),
+                                    f"geometry is a {geoms[i].geom_type}, not a polygon"))
+    if n:
+        valid = np.zeros(n, dtype=bool)
+        valid[usable] = shapely.is_valid(geoms[usable])
+        for i in np.flatnonzero(usable & ~valid):
+            g = geoms[i]
+            reason = shapely.is_valid_reason(g)
+            old_area = float(shapely.area(g))
+            fixed = polygonal_part(shapely.make_valid(g))
+            new_area = 0.0 if fixed is None else float(shapely.area(fixed))
+            if fixed is None or new_area == 0.0:
+                usable[i] = False
+                issues.append(GridIssue("error", "invalid_geometry", (codes[i],),
+                                        f"{reason}; repair leaves no polygon area"))
+                continue
+            change = abs(new_area - old_area) / old_area if old_area > 0 else float("inf")
+            if change <= repair_max_area_change:
+                geoms[i] = fixed
+                issues.append(GridIssue(
+                    "repaired", "invalid_geometry", (codes[i],),
+                    f"{reason}; repaired with make_valid (area {old_area:.2f} → "
+                    f"{new_area:.2f} m², change {change:.4%})"))
+            else:
+                usable[i] = False
+                pct = "∞" if change == float("inf") else f"{change:.2%}"
+                issues.append(GridIssue(
+                    "error", "invalid_geometry", (codes[i],),
+                    f"{reason}; make_valid would change the area from {old_area:.2f} to "
+                    f"{new_area:.2f} m² ({pct} > {repair_max_area_change:.2%} allowed): "
+                    "fix the polygon in the source file"))
+        # a GeometryCollection that is valid still needs reducing to polygons
+        for i in np.flatnonzero(usable):
+            if shapely.get_type_id(geoms[i]) == 7:
+                fixed = polygonal_part(geoms[i])
+                if fixed is None:
+                    usable[i] = False
+                    issues.append(GridIssue("error", "not_polygon", (codes[i],),
+                                            "geometry collection without polygons"))
+                else:
+                    geoms[i] = fixed
+        gdf = gdf.set_geometry(list(geoms), crs=gdf.crs)
+
+    # --- overlaps and gaps (need metres) --------------------------------------------------
+    idx = np.flatnonzero(usable)
+    if crs_missing:
+        if len(idx):
+            issues.append(GridIssue("warning", "skipped_checks", (),
+                                    "overlap and gap checks skipped: no CRS"))
+    elif len(idx) > 1:
+        issues.extend(_overlaps(geoms[idx], [codes[i] for i in idx], overlap_tolerance_m2))
+        if street_column and street_column in gdf.columns:
+            streets = [None if v is None else str(v) for v in gdf[street_column].tolist()]
+        else:
+            streets = [scheme.street(c) if scheme.matches(c) else None for c in codes]
+        issues.extend(_gaps(geoms, codes, streets, idx, gap_tolerance_m2))
+
+    return ValidationReport(issues=issues, gdf=gdf, cell_count=n, source=source)
+
+
+def _overlaps(geoms: np.ndarray, codes: list[str], tol: float) -> Iterable[GridIssue]:
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    if not len(a):
+        return []
+    shapely.prepare(geoms)
+    touching = shapely.touches(geoms[a], geoms[b])
+    a, b = a[~touching], b[~touching]
+    if not len(a):
+        return []
+    areas = shapely.area(shapely.intersection(geoms[a], geoms[b]))
+    out: list[GridIssue] = []
+    small: list[tuple[str, str, float]] = []
+    for i, j, area in zip(a.tolist(), b.tolist(), areas.tolist()):
+        ci, cj = sorted((codes[i], codes[j]))
+        if area > tol:
+            out.append(GridIssue("error", "overlap", (ci, cj),
+                                 f"cells overlap by {area:.2f} m² (tolerance {tol:g} m²)"))
+        elif area > 0:
+            small.append((ci, cj, area))
+    if small:
+        flat = tuple(c for pair in small for c in pair[:2])
+        total = sum(s[2] for s in small)
+        out.append(GridIssue("warning", "small_overlap", flat,
+                             f"{len(small)} cell pair(s) overlap by at most {tol:g} m² "
+                             f"(total {total:.3f} m²); tolerated"))
+    out.sort(key=lambda i: i.cell_codes)
+    return out
+
+
+def _gaps(geoms, codes, streets, idx, tol: float) -> Iterable[GridIssue]:
+    groups: dict[str, list[int]] = {}
+    for i in idx.tolist():
+        if streets[i] is not None:
+            groups.setdefault(streets[i], []).append(i)
+    all_tree = shapely.STRtree(geoms[idx])
+    out: list[GridIssue] = []
+    small = 0
+    small_area = 0.0
+    for street, members in sorted(groups.items()):
+        union = shapely.union_all(geoms[members])
+        holes = []
+        for part in shapely.get_parts(union):
+            if shapely.get_type_id(part) != 3:
+                continue
+            for ring in part.interiors:
+                holes.append(shapely.Polygon(ring))
+        for hole in holes:
+            if hole.area <= 0:
+                continue
+            near = idx[all_tree.query(hole, predicate="intersects")]
+            uncovered = hole
+            if len(near):
+                uncovered = shapely.difference(hole, shapely.union_all(geoms[near]))
+            area = float(shapely.area(uncovered))
+            if area > tol:
+                around = sorted(
+                    codes[i] for i in members
+                    if shapely.intersects(geoms[i], hole.exterior)
+                )
+                c = hole.representative_point()
+                out.append(GridIssue(
+                    "error", "gap", tuple(around),
+                    f"street {street} has a {area:.2f} m² hole covered by no cell near "
+                    f"({c.x:.1f}, {c.y:.1f}) (tolerance {tol:g} m²)"))
+            elif area > 0:
+                small += 1
+                small_area += area
+    if small:
+        out.append(GridIssue("warning", "small_gap", (),
+                             f"{small} hole(s) inside streets of at most {tol:g} m² "
+                             f"(total {small_area:.3f} m²); tolerated"))
+    return out

@@ -1,0 +1,116 @@
+"""Lights (绿灯 green, 黄灯 yellow warning, 红灯 red overdue) and escalation due times.
+
+Everything is measured in the clock's own unit (working time for working clocks), and is
+pause-aware: a paused clock keeps its light and has nothing due.  Overdue cases escalate up
+the levels unit → street centre → district centre → city centre (督办 levels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from decimal import Decimal
+
+from gridroute.sla.calendar import WorkingCalendar
+from gridroute.sla.clock import PhaseClock, add_own_time
+
+__all__ = ["EscalationPolicy", "LIGHTS", "due_times", "light", "next_due"]
+
+LIGHTS = ("green", "yellow", "red")
+
+
+def _check_share(value: float, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or not 0 < value < 1:
+        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class EscalationPolicy:
+    """When lights turn and where overdue clocks escalate.
+
+    ``yellow_share``: share of the allotted time after which the light is yellow.
+    ``level_offsets[i]``: escalation level ``i + 1`` is due at deadline + offset × allotted.
+    ``level_targets[i]``: who level ``i + 1`` goes to.
+    """
+
+    yellow_share: float = 0.8
+    level_offsets: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+    level_targets: tuple[str, ...] = ("unit_leader", "street_centre", "district_centre", "city_centre")
+
+    def __post_init__(self) -> None:
+        _check_share(self.yellow_share, "yellow_share")
+        object.__setattr__(self, "level_offsets", tuple(self.level_offsets))
+        object.__setattr__(self, "level_targets", tuple(self.level_targets))
+        if len(self.level_offsets) != len(self.level_targets):
+            raise ValueError("level_offsets and level_targets must have the same length")
+        previous = 0.0
+        for offset in self.level_offsets:
+            if isinstance(offset, bool) or not isinstance(offset, (int, float, Decimal)) or offset < previous:
+                raise ValueError("level_offsets must be non-negative numbers in non-decreasing order")
+            previous = offset
+
+    def target(self, level: int) -> str:
+        """Who escalation ``level`` (1-based) goes to."""
+        if not 1 <= level <= len(self.level_targets):
+            raise ValueError(f"no escalation level {level}")
+        return self.level_targets[level - 1]
+
+
+def light(clock: PhaseClock, now: _dt.datetime, cal: WorkingCalendar, yellow_share: float = 0.8) -> str:
+    """``"green"``, ``"yellow"`` (share ≥ yellow_share) or ``"red"`` (at or past the deadline).
+
+    A paused clock shows the light it had when paused; a done or stopped clock the light it
+    had when it ended.
+    """
+    _check_share(yellow_share, "yellow_share")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
+    allotted = clock._allotted_us(cal)
+    remaining = clock._remaining_us(now, cal)
+    if remaining <= 0:
+        return "red"
+    if allotted - remaining >= _scaled_us(allotted, yellow_share):
+        return "yellow"
+    return "green"
+
+
+def _scaled_us(allotted_us: int, factor: float | Decimal) -> int:
+    return int((Decimal(allotted_us) * Decimal(str(factor))).to_integral_value())
+
+
+def due_times(
+    clock: PhaseClock, cal: WorkingCalendar, policy: EscalationPolicy | None = None
+) -> list[tuple[str, int, _dt.datetime]]:
+    """``(kind, level, due_at)`` for a running clock, in time order; ``[]`` otherwise.
+
+    ``("yellow", 0)`` at yellow_share of the allotted time, ``("red", 0)`` at the deadline,
+    ``("escalate", n)`` at deadline + level_offsets[n-1] × allotted — all in own unit.
+    """
+    policy = policy or EscalationPolicy()
+    if clock.state != "running":
+        return []
+    allotted = clock._allotted_us(cal)
+    working = clock.is_working
+    start = clock.effective_start(cal)
+    items: list[tuple[str, int, _dt.datetime]] = [
+        ("yellow", 0, add_own_time(start, _scaled_us(allotted, policy.yellow_share), working, cal)),
+        ("red", 0, clock.deadline.astimezone(cal.tz)),
+    ]
+    for level, offset in enumerate(policy.level_offsets, start=1):
+        at = add_own_time(clock.deadline, _scaled_us(allotted, offset), working, cal)
+        items.append(("escalate", level, at))
+    order = {"yellow": 0, "red": 1, "escalate": 2}
+    return sorted(items, key=lambda item: (item[2], order[item[0]], item[1]))
+
+
+def next_due(
+    clock: PhaseClock,
+    cal: WorkingCalendar,
+    policy: EscalationPolicy | None = None,
+    after: set[tuple[str, int]] | frozenset[tuple[str, int]] = frozenset(),
+) -> _dt.datetime | None:
+    """The earliest due time not yet recorded in ``after`` (a set of ``(kind, level)``)."""
+    for kind, level, at in due_times(clock, cal, policy):
+        if (kind, level) not in after:
+            return at
+    return None

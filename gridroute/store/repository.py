@@ -1,0 +1,183 @@
+"""Repositories and the unit of work. Each use case opens one `UnitOfWork`; everything it
+writes (case, history, clocks, outbox) commits or rolls back together."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, Iterable, Iterator, Sequence
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from gridroute.cases.model import Case, CaseEvent
+from gridroute.store import tables as t
+from gridroute.store.db import READ_ONLY
+
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+
+_CASE_FIELDS = [f.name for f in dataclasses.fields(Case)]
+_CASE_COLUMNS = set(t.cases.c.keys())
+
+
+class ConcurrentUpdate(RuntimeError):
+    """The case changed since it was read (optimistic lock lost)."""
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Stored timestamps come back in UTC (see tables.UtcDateTime); show them in the city zone."""
+    if value is None:
+        return None
+    return value.astimezone(CITY_TZ)
+
+
+def case_to_row(case: Case) -> dict[str, Any]:
+    row = {}
+    for name in _CASE_FIELDS:
+        if name in _CASE_COLUMNS and name != "id":
+            value = getattr(case, name)
+            row[name] = value.value if hasattr(value, "value") else value
+    return row
+
+
+def row_to_case(row: sa.Row) -> Case:
+    data = {k: v for k, v in row._mapping.items() if k in _CASE_FIELDS}
+    for key, value in list(data.items()):
+        if isinstance(value, datetime):
+            data[key] = _aware(value)
+    return Case(**data)
+
+
+class CaseRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def add(self, case: Case) -> Case:
+        row = case_to_row(case)
+        row["public_id"] = row.get("public_id") or f"tmp-{id(case)}-{datetime.now().timestamp()}"
+        new_id = self.conn.execute(t.cases.insert().values(**row).returning(t.cases.c.id)).scalar_one()
+        case.id = new_id
+        if not case.public_id:
+            stamp = (case.reported_at or datetime.now()).strftime("%Y%m%d")
+            case.public_id = f"GR-{stamp}-{new_id:06d}"
+            self.conn.execute(t.cases.update().where(t.cases.c.id == new_id)
+                              .values(public_id=case.public_id))
+        return case
+
+    def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        query = sa.select(t.cases).where(t.cases.c.id == case_id)
+        if for_update and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return row_to_case(row) if row else None
+
+    def get_by_public_id(self, public_id: str) -> Case | None:
+        row = self.conn.execute(sa.select(t.cases).where(t.cases.c.public_id == public_id)).first()
+        return row_to_case(row) if row else None
+
+    def get_by_idempotency_key(self, key: str) -> Case | None:
+        row = self.conn.execute(
+            sa.select(t.cases).where(t.cases.c.idempotency_key == key)).first()
+        return row_to_case(row) if row else None
+
+    def save(self, case: Case, *, read_version: int) -> None:
+        """Write the changed case; refuses if someone else saved since `read_version`."""
+        row = case_to_row(case)
+        result = self.conn.execute(
+            t.cases.update().where(t.cases.c.id == case.id, t.cases.c.version == read_version)
+            .values(**row))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate(f"case {case.public_id} was changed by someone else")
+
+    def add_event(self, event: CaseEvent) -> None:
+        row = {f.name: getattr(event, f.name) for f in dataclasses.fields(CaseEvent)}
+        for key in ("role", "from_state", "to_state"):
+            if row[key] is not None:
+                row[key] = getattr(row[key], "value", row[key])
+        self.conn.execute(t.case_events.insert().values(**row))
+
+    def events(self, case_id: int) -> list[CaseEvent]:
+        rows = self.conn.execute(sa.select(t.case_events).where(t.case_events.c.case_id == case_id)
+                                 .order_by(t.case_events.c.seq)).all()
+        result = []
+        for row in rows:
+            data = dict(row._mapping)
+            data.pop("id")
+            data["at"] = _aware(data["at"])
+            result.append(CaseEvent(**data))
+        return result
+
+    def duplicate_candidates(self, category_code: str, bbox: Sequence[float],
+                             since: datetime, states: Iterable[str]) -> list[Case]:
+        minx, miny, maxx, maxy = bbox
+        c = t.cases.c
+        rows = self.conn.execute(sa.select(t.cases).where(
+            c.category_code == category_code, c.state.in_(list(states)), c.reported_at >= since,
+            c.x >= minx, c.x <= maxx, c.y >= miny, c.y <= maxy)).all()
+        return [row_to_case(r) for r in rows]
+
+    def children(self, parent_id: int) -> list[Case]:
+        rows = self.conn.execute(sa.select(t.cases).where(t.cases.c.parent_id == parent_id)
+                                 .order_by(t.cases.c.id)).all()
+        return [row_to_case(r) for r in rows]
+
+    def list(self, *, where: Sequence[Any] = (), order_by: Sequence[Any] = (),
+             limit: int | None = None, offset: int = 0) -> list[Case]:
+        query = sa.select(t.cases).where(*where).order_by(*(order_by or (t.cases.c.id,)))
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
+        return [row_to_case(r) for r in self.conn.execute(query).all()]
+
+    def count(self, *, where: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(*where)).scalar_one()
+
+
+class OutboxRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def add(self, *, topic: str, case_id: int | None, recipient: str, channel: str,
+            payload: dict[str, Any], at: datetime) -> None:
+        self.conn.execute(t.outbox.insert().values(
+            created_at=at, topic=topic, case_id=case_id, recipient=recipient, channel=channel,
+            payload=payload, status="pending", attempts=0, next_attempt_at=at))
+
+
+class UnitOfWork:
+    """`with UnitOfWork(engine) as uow: ...; uow.commit()` — leaving without commit rolls back."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False):
+        self.engine = engine
+        self.read_only = read_only
+        self.conn: Connection | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        conn = self.engine.connect()
+        if self.read_only:
+            conn = conn.execution_options(**READ_ONLY)
+        self.conn = conn
+        self._tx = conn.begin()
+        self.cases = CaseRepository(conn)
+        self.outbox = OutboxRepository(conn)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        self._tx.rollback()
+
+    def execute(self, statement, params=None):
+        return self.conn.execute(statement, params or {})
+
+
+def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
