@@ -77,3 +77,89 @@ def engine(db_url):
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# A database seeded with the sample grid and reference data (what `gridroute init` loads).
+
+CASE_TABLES = ("escalations", "outbox", "case_clocks", "case_events", "cases")
+
+
+def _seed(url: str) -> None:
+    from gridroute.config import load_config
+    from gridroute.services.context import build_context
+    from gridroute.services.grids import load_grid_file
+    from gridroute.services.reference import load_reference_files
+
+    ctx = build_context(load_config(env={}).replace(database={"url": url}))
+    load_grid_file(ctx)
+    load_reference_files(ctx)
+    ctx.close()
+
+
+def _empty_case_tables(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(CASE_TABLES) + " RESTART IDENTITY CASCADE"))
+        else:
+            for name in CASE_TABLES:
+                conn.execute(sa.text(f"DELETE FROM {name}"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite-seeded") / "seeded.db"
+    url = f"sqlite:///{path}"
+    upgrade_database(url)
+    _seed(url)
+    return path
+
+
+@pytest.fixture(scope="session")
+def seeded_pg_url():
+    try:
+        admin = _pg_admin_engine()
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # noqa: BLE001
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {PG_URL}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_URL}: {exc}")
+    name = f"gridroute_s_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade_database(url)
+    _seed(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def seeded_db_url(request, tmp_path):
+    """A migrated database holding the sample grid and reference data but no cases."""
+    if request.param == "sqlite":
+        target = tmp_path / "seeded.db"
+        shutil.copy(request.getfixturevalue("seeded_sqlite_template"), target)
+        yield f"sqlite:///{target}"
+    else:
+        url = request.getfixturevalue("seeded_pg_url")
+        _empty_case_tables(url)
+        yield url
+
+
+@pytest.fixture
+def app_ctx(seeded_db_url):
+    """An AppContext on the seeded database with the shipped config (sample rules, calendar)."""
+    from gridroute.config import load_config
+    from gridroute.services.context import build_context
+
+    ctx = build_context(load_config(env={}).replace(database={"url": seeded_db_url}))
+    yield ctx
+    ctx.close()

@@ -127,15 +127,19 @@ class TestDeadline:
         assert deadline(at(2026, 9, 19, 10), wh(2), CAL) == at(2026, 9, 20, 10, 30)
 
     def test_weekend_crossing(self):
-        # Fri 2026-09-25 16:00, plain weekend 09-26/27.
-        assert deadline(at(2026, 9, 25, 16), wh(4), CAL) == at(2026, 9, 28, 11)
+        # Fri 2026-11-13 16:00, plain weekend 11-14/15.
+        assert deadline(at(2026, 11, 13, 16), wh(4), CAL) == at(2026, 11, 16, 11)
+
+    def test_mid_autumn_2026(self):
+        # Thu 2026-09-24 16:00; Fri 09-25 (中秋) to Sun 09-27 are off.
+        assert deadline(at(2026, 9, 24, 16), wh(4), CAL) == at(2026, 9, 28, 11)
 
     def test_year_crossing_into_2027(self):
         # Thu 2026-12-31 16:00; 2027-01-01 (Fri) is a holiday per holidays CN.
         assert deadline(at(2026, 12, 31, 16), wh(4), CAL) == at(2027, 1, 4, 11)
 
     def test_one_working_day_from_friday(self):
-        assert deadline(at(2026, 9, 25, 16), Limit(1, "working_days"), CAL) == at(2026, 9, 28, 16)
+        assert deadline(at(2026, 11, 13, 16), Limit(1, "working_days"), CAL) == at(2026, 11, 16, 16)
 
     def test_working_days_follow_configured_hours(self):
         short = WorkingCalendar("08:30-11:30,13:00-17:30")  # 7.5 h a day
@@ -280,14 +284,14 @@ class TestPhaseClock:
         paused = clock.pause(at(2026, 9, 28, 14), CAL)  # 3 h working time overdue
         assert paused.remaining_seconds == -3 * 3600
         resumed = paused.resume(at(2026, 9, 29, 9), CAL)
-        # Three working hours before Tue 09:00: Mon 15:30.
-        assert resumed.deadline == at(2026, 9, 28, 15, 30)
+        # Three working hours before Tue 09:00: 0.5 h Tuesday morning, 2.5 h back from Mon 17:30.
+        assert resumed.deadline == at(2026, 9, 28, 15)
         assert resumed.elapsed_share(at(2026, 9, 29, 9), CAL) == 4.0
 
     def test_extend_running(self):
         clock = PhaseClock.start("handle", wh(4), at(2026, 9, 30, 16), CAL).extend(CAL)
         assert clock.extensions == 1
-        assert clock.deadline == at(2026, 10, 8, 15)
+        assert clock.deadline == at(2026, 10, 8, 16)
         assert clock.allotted_seconds() == 8 * 3600
         assert clock.elapsed_share(at(2026, 10, 8, 11), CAL) == 0.5
 
@@ -296,7 +300,7 @@ class TestPhaseClock:
         paused = clock.pause(at(2026, 9, 28, 10), CAL).extend(CAL)
         assert paused.remaining_seconds == 7 * 3600 + 8 * 3600
         assert paused.allotted_seconds(CAL) == 16 * 3600
-        assert paused.resume(at(2026, 9, 29, 8, 30), CAL).deadline == at(2026, 9, 30, 16)
+        assert paused.resume(at(2026, 9, 29, 8, 30), CAL).deadline == at(2026, 9, 30, 16, 30)
 
     def test_complete_and_stop(self):
         clock = PhaseClock.start("check", wh(1), at(2026, 9, 28, 9), CAL)

@@ -56,3 +56,7 @@ def _register() -> None:
 
 
 _register()
+if "rules" in main.commands:
+    from gridroute.cli.cases import explain as _explain
+
+    main.commands["rules"].add_command(_explain)

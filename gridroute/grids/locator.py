@@ -39,6 +39,8 @@ _OUTSIDE_FAR = -1
 _OUTSIDE_NEAR = -2
 _MIXED_BASE = -3  # mixed bucket k is stored as -3 - k
 _EDGE_EPS = 1e-6  # safety margin of the edge walk, in bucket units
+# Shewchuk's orient2d filter bound (3 + 16 eps) eps, doubled for margin.
+_ORIENT_ERR = 2 * (3.0 + 16.0 * 2.0**-53) * 2.0**-53
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,9 @@ class LocateResult:
 
     def rows(self) -> list[PointLocation]:
         return [self.row(i) for i in range(len(self))]
+
+
+_OUTSIDE_POINT = PointLocation(None, None, None, None, "outside", float("nan"))
 
 
 def _opt_codes(values, n: int) -> np.ndarray:
@@ -218,6 +223,8 @@ class Locator:
             self._ncols = self._nrows = 1
             self._lab = np.full(1, _OUTSIDE_FAR, dtype=np.int32)
             self._cand_off = np.zeros(1, dtype=np.int64)
+            self._m_seg = self._m_left = self._m_right = np.zeros(0, dtype=np.int32)
+            self._seg_table = np.zeros((0, 4))
             self._cand = np.zeros(0, dtype=np.int32)
             return
 
@@ -238,25 +245,29 @@ class Locator:
         self._ncols = ncols
         self._nrows = nrows
 
-        rings_xy, ring_part = self._ring_segments(parts)
-        self._classify(rings_xy, ring_part)
+        segs, seg_part, seg_left = self._ring_segments(parts)
+        self._classify(segs, seg_part, seg_left)
 
     @staticmethod
     def _ring_segments(parts):
-        """Segments (ax, ay, bx, by) of every ring of every part and the part index."""
+        """Segments (ax, ay, bx, by) of every ring, their part, and interior-on-the-left."""
         rings, ring_part = shapely.get_rings(parts, return_index=True)
+        is_ext = np.ones(len(rings), dtype=bool)
+        is_ext[1:] = ring_part[1:] != ring_part[:-1]
+        ccw = shapely.is_ccw(rings)
+        interior_left = is_ext == ccw  # exterior CCW, or hole CW
         coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
         same = ring_idx[1:] == ring_idx[:-1]
         a = coords[:-1][same]
         b = coords[1:][same]
-        seg_part = ring_part[ring_idx[:-1][same]]
-        return np.column_stack([a, b]), seg_part
+        seg_ring = ring_idx[:-1][same]
+        return np.column_stack([a, b]), ring_part[seg_ring], interior_left[seg_ring]
 
     def _to_grid(self, x, y):
         return (np.asarray(x, dtype=float) - self._x0) / self._s, \
                (np.asarray(y, dtype=float) - self._y0) / self._s
 
-    def _classify(self, segs: np.ndarray, seg_part: np.ndarray) -> None:
+    def _classify(self, segs: np.ndarray, seg_part: np.ndarray, seg_left: np.ndarray) -> None:
         ncols, nrows = self._ncols, self._nrows
         nb = ncols * nrows
         seg_cell = self._part_cell[seg_part]
@@ -294,7 +305,8 @@ class Locator:
         row = r0[pid] + (np.arange(len(pid)) - firstp)
         colm = col[pid]
         mark_bucket = row * ncols + colm
-        mark_cell = seg_cell[sid[pid]].astype(np.int64)
+        mark_seg = sid[pid]
+        mark_cell = seg_cell[mark_seg].astype(np.int64)
         del sid, first, col, du, dv, ua, ub, va, vb, lo, hi, pid, firstp, row, colm
 
         # 2. even-odd scanline fill at bucket centres: label sum and cover count per bucket
@@ -364,7 +376,12 @@ class Locator:
             bi, pi = self._tree.query(boxes, predicate="intersects")
             extra.append(ob[bi].astype(np.int64) * self._n + self._part_cell[pi])
         del fill_cnt
-        keys = np.unique(np.concatenate([keys] + extra))
+        keys = np.concatenate([keys] + extra)
+        keys.sort()
+        if len(keys):
+            keep = np.ones(len(keys), dtype=bool)
+            keep[1:] = keys[1:] != keys[:-1]
+            keys = keys[keep]
         kb, kc = np.divmod(keys, self._n)
         mixed_buckets, first_idx = np.unique(kb, return_index=True)
         self._cand = kc.astype(np.int32)
@@ -378,6 +395,63 @@ class Locator:
         near = _box_dilate(occupied, k).ravel()
         lab[(lab == _OUTSIDE_FAR) & near] = _OUTSIDE_NEAR
         self._lab = lab
+        self._simple_buckets(segs, seg_left, mark_bucket, mark_seg, seg_cell)
+
+    def _simple_buckets(self, segs, seg_left, mark_bucket, mark_seg, seg_cell) -> None:
+        """Mixed buckets crossed by one straight edge only: answered by a side-of-line test.
+
+        Such a bucket is split by the edge into two regions free of any other boundary, so
+        each lies in the interior of the cell whose ring has its interior on that side (or
+        outside all cells). Points whose side is not certain in float arithmetic (within the
+        orientation error bound) go through the exact shapely path.
+        """
+        nm = len(self._cand_off) - 1
+        # canonical segment: endpoints in lexicographic order; flip the side if reversed
+        a, b = segs[:, :2], segs[:, 2:]
+        flip = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+        canon = np.where(flip[:, None], np.column_stack([b, a]), segs)
+        left = seg_left ^ flip
+        order = np.lexsort(canon.T[::-1])
+        cs = canon[order]
+        new = np.ones(len(cs), dtype=bool)
+        new[1:] = np.any(cs[1:] != cs[:-1], axis=1)
+        canon_id = np.empty(len(cs), dtype=np.int64)
+        canon_id[order] = np.cumsum(new) - 1
+        seg_table = cs[new]
+        degenerate = np.all(seg_table[:, :2] == seg_table[:, 2:], axis=1)
+
+        mid = (_MIXED_BASE - self._lab[mark_bucket]).astype(np.int64)
+        cid = canon_id[mark_seg]
+        big = np.iinfo(np.int64).max
+        smin = np.full(nm, big, dtype=np.int64)
+        smax = np.full(nm, -1, dtype=np.int64)
+        np.minimum.at(smin, mid, cid)
+        np.maximum.at(smax, mid, cid)
+        cell = seg_cell[mark_seg].astype(np.int64)
+        lside = left[mark_seg]
+        lmin = np.full(nm, big, dtype=np.int64)
+        lmax = np.full(nm, -1, dtype=np.int64)
+        rmin = np.full(nm, big, dtype=np.int64)
+        rmax = np.full(nm, -1, dtype=np.int64)
+        np.minimum.at(lmin, mid[lside], cell[lside])
+        np.maximum.at(lmax, mid[lside], cell[lside])
+        np.minimum.at(rmin, mid[~lside], cell[~lside])
+        np.maximum.at(rmax, mid[~lside], cell[~lside])
+        has_l = lmax >= 0
+        has_r = rmax >= 0
+        ncand = np.diff(self._cand_off)
+        simple = (
+            (smin == smax)
+            & (~has_l | (lmin == lmax))
+            & (~has_r | (rmin == rmax))
+            & (~(has_l & has_r) | (lmax != rmax))
+            & (ncand == has_l.astype(np.int64) + has_r)
+        )
+        simple &= ~degenerate[np.where(smax >= 0, smax, 0)]
+        self._m_seg = np.where(simple, smax, -1).astype(np.int32)
+        self._m_left = np.where(has_l, lmax, -1).astype(np.int32)
+        self._m_right = np.where(has_r, rmax, -1).astype(np.int32)
+        self._seg_table = seg_table
 
     # ----------------------------------------------------------------------------- query
 
@@ -387,7 +461,8 @@ class Locator:
     def memory_bytes(self) -> int:
         """Estimated size of the index: raster, candidate lists, geometries, tree, codes."""
         total = self._lab.nbytes + self._cand.nbytes + self._cand_off.nbytes
-        total += self._part_cell.nbytes
+        total += self._part_cell.nbytes + self._seg_table.nbytes
+        total += self._m_seg.nbytes + self._m_left.nbytes + self._m_right.nbytes
         ncoord = int(shapely.get_num_coordinates(self._parts).sum()) if self._n else 0
         total += ncoord * 16 * 2  # geometry + prepared copy
         total += len(self._parts) * (200 + 64)  # GEOS objects, tree nodes
@@ -436,6 +511,28 @@ class Locator:
 
         mixed = np.flatnonzero(val <= _MIXED_BASE)
         snap_idx = [np.flatnonzero(val == _OUTSIDE_NEAR)]
+        if len(mixed):
+            mid = (_MIXED_BASE - val[mixed]).astype(np.int64)
+            seg = self._m_seg[mid]
+            simple = np.flatnonzero(seg >= 0)
+            if len(simple):
+                st = self._seg_table[seg[simple]]
+                pi = mixed[simple]
+                px, py = x[pi], y[pi]
+                t1 = (st[:, 0] - px) * (st[:, 3] - py)
+                t2 = (st[:, 1] - py) * (st[:, 2] - px)
+                det = t1 - t2
+                err = _ORIENT_ERR * (np.abs(t1) + np.abs(t2))
+                side = np.where(det > err, self._m_left[mid[simple]],
+                                np.where(det < -err, self._m_right[mid[simple]], -2))
+                got = side >= 0
+                cell[pi[got]] = side[got]
+                status[pi[got]] = 0
+                dist[pi[got]] = 0.0
+                snap_idx.append(pi[side == -1])
+                rest = seg < 0
+                rest[simple[side == -2]] = True
+                mixed = mixed[rest]
         if len(mixed):
             mid = (_MIXED_BASE - val[mixed]).astype(np.int64)
             starts = self._cand_off[mid]
@@ -510,6 +607,22 @@ class Locator:
             return self._loc(val, "inside", 0.0)
         if val <= _MIXED_BASE:
             mid = _MIXED_BASE - val
+            seg = int(self._m_seg[mid])
+            if seg >= 0:
+                ax, ay, bx, by = self._seg_table[seg].tolist()
+                t1 = (ax - x) * (by - y)
+                t2 = (ay - y) * (bx - x)
+                det = t1 - t2
+                err = _ORIENT_ERR * (abs(t1) + abs(t2))
+                side = -2
+                if det > err:
+                    side = int(self._m_left[mid])
+                elif det < -err:
+                    side = int(self._m_right[mid])
+                if side >= 0:
+                    return self._loc(side, "inside", 0.0)
+                if side == -1:
+                    return self._snap_one(x, y)
             cands = self._cand[self._cand_off[mid]:self._cand_off[mid + 1]].tolist()
             hits = [c for c in cands if shapely.intersects_xy(self._geoms[c], x, y)]
             if len(hits) == 1:
@@ -520,19 +633,19 @@ class Locator:
                 return self._loc(hits[0], "boundary", 0.0)
             val = _OUTSIDE_NEAR
         if val == _OUTSIDE_NEAR:
-            xs = np.array([x])
-            ys = np.array([y])
-            cell, status, dist = self._locate_snap_only(xs, ys)
-            if cell >= 0:
-                return self._loc(cell, STATUSES[status], dist)
-        return PointLocation(None, None, None, None, "outside", float("nan"))
+            return self._snap_one(x, y)
+        return _OUTSIDE_POINT
 
-    def _locate_snap_only(self, xs, ys):
+    def _snap_one(self, x: float, y: float) -> PointLocation:
+        if self.snap_m <= 0:
+            return _OUTSIDE_POINT
         cell = np.full(1, -1, dtype=np.int64)
         status = np.full(1, 3, dtype=np.int8)
         dist = np.full(1, np.nan)
-        self._snap(xs, ys, np.zeros(1, dtype=np.int64), cell, status, dist)
-        return int(cell[0]), int(status[0]), float(dist[0])
+        self._snap(np.array([x]), np.array([y]), np.zeros(1, dtype=np.int64), cell, status, dist)
+        if cell[0] < 0:
+            return _OUTSIDE_POINT
+        return self._loc(int(cell[0]), STATUSES[int(status[0])], float(dist[0]))
 
     # ------------------------------------------------------------------ other CRSs
 

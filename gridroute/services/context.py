@@ -60,6 +60,8 @@ class AppContext:
         with self._lock:
             self._grid_cache.clear()
             self._reference_cache.clear()
+            # the rules holder checks unit/category codes against the reference data
+            self.__dict__.pop("rules", None)
 
     def close(self) -> None:
         self.engine.dispose()

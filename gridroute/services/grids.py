@@ -11,6 +11,10 @@ from gridroute.services.context import AppContext
 from gridroute.store import tables as t
 
 
+# Locators are immutable and keyed by content: contexts of one process share them.
+_BUILT: dict[tuple, tuple] = {}
+
+
 @dataclass
 class GridLoadResult:
     version_id: int
@@ -95,6 +99,13 @@ def active_grid(ctx: AppContext) -> ActiveGrid | None:
         cached = ctx._grid_cache.get("active")
         if cached is not None and cached.version_id == version.id:
             return cached
+        key = (version.content_hash, version.working_crs, ctx.config.grid.snap_tolerance_m)
+        shared = _BUILT.get(key)
+        if shared is not None:
+            grid = ActiveGrid(version.id, version.content_hash, *shared)
+            with ctx._lock:
+                ctx._grid_cache["active"] = grid
+            return grid
         rows = uow.execute(sa.select(t.grid_cells).where(t.grid_cells.c.version_id == version.id)
                            .order_by(t.grid_cells.c.cell_code)).all()
     geoms = shapely.from_wkb([r.geometry_wkb for r in rows])
@@ -109,8 +120,9 @@ def active_grid(ctx: AppContext) -> ActiveGrid | None:
         names.setdefault(r.street_code, r.street_name or r.street_code)
         names.setdefault(r.community_code, r.community_name or r.community_code)
         names.setdefault(r.district_code, r.district_name or r.district_code)
-    grid = ActiveGrid(version.id, version.content_hash, locator,
-                      {r.cell_code: tuple(x for x in r.tags.split(",") if x) for r in rows}, names)
+    tags = {r.cell_code: tuple(x for x in r.tags.split(",") if x) for r in rows}
+    _BUILT[key] = (locator, tags, names)
+    grid = ActiveGrid(version.id, version.content_hash, locator, tags, names)
     with ctx._lock:
         ctx._grid_cache["active"] = grid
     return grid

@@ -132,11 +132,9 @@ def component_index(ctx: AppContext) -> ComponentIndex:
 def rules_holder(ctx: AppContext):
     from gridroute.rules.loader import RulesHolder
 
-    def known():
-        data = reference_data(ctx)
-        return {"known_units": set(data.units), "known_categories": set(data.categories)}
-
-    return RulesHolder(ctx.config.rules.path, known)
+    data = reference_data(ctx)
+    return RulesHolder(ctx.config.rules.path, {"known_units": set(data.units),
+                                               "known_categories": set(data.categories)})
 
 
 def _category_row(c: Category) -> dict:

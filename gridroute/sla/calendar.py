@@ -233,14 +233,14 @@ def _holidays_year(year: int) -> Any | None:
 
 
 def _last_official_year() -> int | None:
-    years = [y for y in _holidays_official_years()]
-    probe = max(years) if years else 2026
-    # chinesecalendar may know more years than holidays' static table.
-    while _chinesecalendar_has(probe + 1):
-        probe += 1
-    if _chinesecalendar_has(probe) or probe in years:
-        return probe
-    return max(years) if years else None
+    """The last year with an official arrangement in any library (2026 with the pinned ones)."""
+    official = _holidays_official_years()
+    year = max(official) if official else 2026
+    while _chinesecalendar_has(year + 1):  # chinesecalendar may know later years
+        year += 1
+    if year in official or _chinesecalendar_has(year):
+        return year
+    return None
 
 
 @dataclass(frozen=True)
@@ -327,6 +327,7 @@ class WorkingCalendar:
         self._lock = threading.Lock()
         self._years: dict[int, _YearData] = {}
         self._days: dict[_dt.date, tuple[tuple[_dt.datetime, _dt.datetime], ...]] = {}
+        self._warned_years: set[int] = set()
 
     def __repr__(self) -> str:
         return f"WorkingCalendar(working_hours={self.working_hours!r}, tz={self.tz.key!r})"
@@ -488,6 +489,9 @@ class WorkingCalendar:
         )
 
     def _log_warning_once(self, day: _dt.date) -> None:
+        if day.year in self._warned_years:
+            return
+        self._warned_years.add(day.year)
         self._log_once(self._warning_text(day.year, SOURCE_WEEKDAY))
 
     @staticmethod

@@ -162,14 +162,17 @@ class Limit:
         """Either form: ``"4 working_hours"`` or ``"4工作时"``."""
         try:
             return cls.parse(text)
-        except LimitParseError:
-            pass
+        except LimitParseError as exc:
+            english_error = exc
         try:
             return cls.parse_chinese(text)
-        except LimitParseError:
-            raise LimitParseError(
-                f"bad limit {text!r}: expected e.g. '4 working_hours' or '4工作时'"
-            ) from None
+        except LimitParseError as exc:
+            chinese_error = exc
+        if isinstance(text, str) and re.search(r"[A-Za-z]", text):
+            raise english_error
+        if isinstance(text, str) and not text.isascii():
+            raise chinese_error
+        raise LimitParseError(f"bad limit {text!r}: expected e.g. '4 working_hours' or '4工作时'")
 
     def __str__(self) -> str:
         amount = format(self.amount.normalize(), "f")

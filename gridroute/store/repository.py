@@ -3,6 +3,7 @@ writes (case, history, clocks, outbox) commits or rolls back together."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
@@ -54,11 +55,11 @@ class CaseRepository:
 
     def add(self, case: Case) -> Case:
         row = case_to_row(case)
-        row["public_id"] = row.get("public_id") or f"tmp-{id(case)}-{datetime.now().timestamp()}"
+        row["public_id"] = row.get("public_id") or f"new-{uuid.uuid4().hex[:24]}"
         new_id = self.conn.execute(t.cases.insert().values(**row).returning(t.cases.c.id)).scalar_one()
         case.id = new_id
         if not case.public_id:
-            stamp = (case.reported_at or datetime.now()).strftime("%Y%m%d")
+            stamp = (case.reported_at or datetime.now(CITY_TZ)).astimezone(CITY_TZ).strftime("%Y%m%d")
             case.public_id = f"GR-{stamp}-{new_id:06d}"
             self.conn.execute(t.cases.update().where(t.cases.c.id == new_id)
                               .values(public_id=case.public_id))

@@ -1,0 +1,183 @@
+"""Bulk import of cases from CSV (`gridroute import cases`). Every accepted row goes through
+the intake service; rows are committed in batches, each row inside its own savepoint so a bad
+row never leaves half a case."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+from gridroute.cases import workflow
+from gridroute.cases.model import CaseEvent, State
+from gridroute.services.clocks import apply_clock_effects
+from gridroute.services.context import AppContext
+from gridroute.services.errors import ServiceError
+from gridroute.services.intake import ReportInput, _persist, prepare
+
+REQUIRED = ("external_id", "reported_at", "channel", "category", "lon", "lat", "crs",
+            "description")
+OPTIONAL = ("reporter", "urgency")
+LEGACY = ("state", "filed_at", "dispatched_at", "resolved_at", "closed_at", "unit")
+LEGACY_STATES = ("reported", "filed", "dispatched", "resolved", "closed", "rejected")
+
+
+@dataclass
+class ImportResult:
+    accepted: int = 0
+    duplicates_skipped: int = 0
+    rejected: list[tuple[int, str, dict]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"imported {self.accepted} cases, skipped {self.duplicates_skipped} already "
+                f"imported, rejected {len(self.rejected)} rows")
+
+
+def _time(row: dict, name: str, tz, required: bool = False) -> datetime | None:
+    text = (row.get(name) or "").strip()
+    if not text:
+        if required:
+            raise ServiceError("is required", field=name)
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ServiceError(f"not an ISO 8601 date-time: {text!r}", field=name) from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def _report_from_row(ctx: AppContext, row: dict) -> ReportInput:
+    if not (row.get("external_id") or "").strip():
+        raise ServiceError("is required", field="external_id")
+    return ReportInput(
+        channel=(row.get("channel") or "").strip(), category_code=(row.get("category") or "").strip(),
+        lon=(row.get("lon") or "").strip(), lat=(row.get("lat") or "").strip(),
+        crs=(row.get("crs") or "").strip() or "wgs84", description=row.get("description") or "",
+        reporter=(row.get("reporter") or "").strip(), urgency=(row.get("urgency") or "").strip() or None,
+        reported_at=_time(row, "reported_at", ctx.tz, required=True),
+        external_id=row["external_id"].strip(),
+        idempotency_key=f"import:{row['external_id'].strip()}", actor="import")
+
+
+def _legacy(ctx: AppContext, row: dict) -> dict | None:
+    state = (row.get("state") or "").strip()
+    if not state:
+        return None
+    if state not in LEGACY_STATES:
+        raise ServiceError(f"unknown legacy state {state!r}; expected one of "
+                           f"{', '.join(LEGACY_STATES)}", field="state")
+    legacy = {"state": state, "unit": (row.get("unit") or "").strip() or None}
+    for name in ("filed_at", "dispatched_at", "resolved_at", "closed_at"):
+        legacy[name] = _time(row, name, ctx.tz)
+    needed = {"filed": ["filed_at"], "dispatched": ["filed_at", "dispatched_at"],
+              "resolved": ["filed_at", "dispatched_at", "resolved_at"],
+              "closed": ["filed_at", "dispatched_at", "resolved_at", "closed_at"]}.get(state, [])
+    for name in needed:
+        if legacy[name] is None:
+            raise ServiceError(f"is required for a legacy case in state {state}", field=name)
+    if state in ("dispatched", "resolved", "closed") and not legacy["unit"]:
+        raise ServiceError(f"is required for a legacy case in state {state}", field="unit")
+    if legacy["unit"]:
+        from gridroute.services.reference import reference_data
+
+        if legacy["unit"] not in reference_data(ctx).units:
+            raise ServiceError(f"unknown unit {legacy['unit']!r}", field="unit")
+    return legacy
+
+
+def _apply_legacy(ctx: AppContext, uow, case, legacy: dict, now: datetime) -> None:
+    """Record a migrated case's state as imported history (one `import` event), and set the
+    clock of the phase it is in."""
+    read_version = case.version
+    from_state = case.state
+    case.state = State(legacy["state"])
+    for name in ("filed_at", "dispatched_at", "resolved_at", "closed_at"):
+        if legacy[name] is not None:
+            setattr(case, name, legacy[name])
+    if legacy["unit"]:
+        case.unit_code = legacy["unit"]
+    case.version += 1
+    uow.cases.save(case, read_version=read_version)
+    uow.cases.add_event(CaseEvent(
+        case_id=case.id, seq=case.version, action="import", actor="import", role="system",
+        from_state=from_state, to_state=case.state, reason="migrated from a legacy system",
+        at=now, payload={k: (v.isoformat() if isinstance(v, datetime) else v)
+                         for k, v in legacy.items()}))
+    effects = [("*", "stop")]
+    if case.state is State.FILED:
+        effects.append(("dispatch", "start"))
+        start = legacy["filed_at"]
+    elif case.state is State.DISPATCHED:
+        effects.append(("handle", "start"))
+        start = legacy["dispatched_at"]
+    elif case.state is State.RESOLVED:
+        effects.append(("check", "start"))
+        start = legacy["resolved_at"]
+    else:
+        start = now
+    apply_clock_effects(ctx, uow, case, effects[:1], now)
+    if len(effects) > 1:
+        apply_clock_effects(ctx, uow, case, effects[1:], start)
+
+
+def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path | None = None,
+                 batch_size: int = 200, progress: Callable[[Iterable], Iterable] | None = None,
+                 now: datetime | None = None) -> ImportResult:
+    now = now or ctx.now()
+    path = Path(path)
+    result = ImportResult()
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise ServiceError(f"{path}:1: missing columns: {', '.join(missing)}", field="header")
+        unknown = [c for c in header if c not in REQUIRED + OPTIONAL + LEGACY]
+        if unknown:
+            raise ServiceError(f"{path}:1: unknown columns: {', '.join(unknown)}", field="header")
+        rows = [(reader.line_num, row) for row in reader]
+    iterable = progress(rows) if progress else rows
+    batch: list[tuple[int, dict]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        with ctx.uow() as uow:
+            for line, row, prepared, legacy in batch:
+                savepoint = uow.conn.begin_nested()
+                try:
+                    intake = _persist(ctx, uow, prepared, now)
+                    if not intake.created:
+                        result.duplicates_skipped += 1
+                    elif legacy:
+                        _apply_legacy(ctx, uow, intake.case, legacy, now)
+                    savepoint.commit()
+                    if intake.created:
+                        result.accepted += 1
+                except ServiceError as exc:
+                    savepoint.rollback()
+                    result.rejected.append((line, str(exc), row))
+            uow.commit()
+        batch.clear()
+
+    for line, row in iterable:
+        try:
+            report = _report_from_row(ctx, row)
+            legacy = _legacy(ctx, row)
+            prepared = prepare(ctx, report)
+        except ServiceError as exc:
+            result.rejected.append((line, str(exc), row))
+            continue
+        batch.append((line, row, prepared, legacy))
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    result.rejected.sort(key=lambda item: item[0])
+    if rejects_path is not None and result.rejected:
+        with Path(rejects_path).open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "reason", *header])
+            for line, reason, row in result.rejected:
+                writer.writerow([line, reason, *[row.get(c, "") for c in header]])
+    return result

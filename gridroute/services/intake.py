@@ -1,0 +1,271 @@
+"""The one intake path (上报受理): validate → convert coordinates → locate → find duplicates →
+route → persist case + history + clocks + outbox in one transaction. API, pages, CLI and bulk
+import all call `submit_report`."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from gridroute.cases import workflow
+from gridroute.cases.duplicates import DuplicatePolicy, candidate_bbox, find_duplicates
+from gridroute.cases.model import DUPLICATE_CANDIDATE_STATES, Case, Channel, State
+from gridroute.grids.coords import (COMMON_CRS, UnknownCRSError, normalize_crs, to_wgs84,
+                                    to_working)
+from gridroute.services.clocks import apply_clock_effects
+from gridroute.services.context import AppContext
+from gridroute.services.errors import ServiceError
+from gridroute.store.repository import UnitOfWork
+
+MAX_DESCRIPTION = 4000
+URGENCIES = ("normal", "urgent")
+
+
+@dataclass
+class ReportInput:
+    """A report as any channel delivers it (coordinates in the declared system)."""
+
+    channel: str
+    category_code: str
+    lon: Any
+    lat: Any
+    crs: str = "wgs84"
+    description: str = ""
+    reporter: str = ""
+    photos: list[str] = field(default_factory=list)
+    urgency: str | None = None
+    reported_at: datetime | None = None
+    idempotency_key: str | None = None
+    external_id: str | None = None
+    actor: str | None = None
+
+
+@dataclass
+class IntakeResult:
+    case: Case
+    created: bool
+    duplicates: list[dict] = field(default_factory=list)
+    decision: Any = None
+
+
+@dataclass
+class _Prepared:
+    """Everything computed before the write transaction (no database locks held)."""
+
+    report: ReportInput
+    channel: Channel
+    crs: str
+    lon: float
+    lat: float
+    x: float
+    y: float
+    location: Any
+    grid_version: int
+    reported_at: datetime
+
+
+def _number(value: Any, name: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ServiceError(f"must be a number, got {value!r}", field=name) from None
+    if not math.isfinite(number):
+        raise ServiceError(f"must be a finite number, got {value!r}", field=name)
+    if not low <= number <= high:
+        raise ServiceError(f"must be between {low:g} and {high:g}, got {number:g}", field=name)
+    return number
+
+
+def validate_report(ctx: AppContext, report: ReportInput) -> tuple[Channel, str, float, float]:
+    try:
+        channel = Channel(report.channel)
+    except ValueError:
+        raise ServiceError(f"unknown channel {report.channel!r}; expected one of "
+                           f"{', '.join(c.value for c in Channel)}", field="channel") from None
+    from gridroute.services.reference import reference_data
+
+    if not report.category_code:
+        raise ServiceError("is required", field="category")
+    if report.category_code not in reference_data(ctx).categories:
+        raise ServiceError(f"unknown category {report.category_code!r}", field="category")
+    try:
+        crs = normalize_crs(report.crs or "wgs84")
+    except UnknownCRSError as exc:
+        raise ServiceError(str(exc), field="crs") from None
+    geographic = crs in COMMON_CRS
+    lon = _number(report.lon, "lon", -180, 180) if geographic else _number(report.lon, "lon", -1e8, 1e8)
+    lat = _number(report.lat, "lat", -90, 90) if geographic else _number(report.lat, "lat", -1e8, 1e8)
+    if len(report.description or "") > MAX_DESCRIPTION:
+        raise ServiceError(f"is {len(report.description)} characters; at most {MAX_DESCRIPTION}",
+                           field="description")
+    if report.urgency is not None and report.urgency not in URGENCIES:
+        raise ServiceError(f"must be one of {', '.join(URGENCIES)}, got {report.urgency!r}",
+                           field="urgency")
+    if report.reported_at is not None and report.reported_at.tzinfo is None:
+        raise ServiceError("must carry a UTC offset", field="reported_at")
+    return channel, crs, lon, lat
+
+
+def prepare(ctx: AppContext, report: ReportInput) -> _Prepared:
+    """Validation, conversion and location: the work that needs no write lock."""
+    from gridroute.services.grids import active_grid
+
+    channel, crs, lon, lat = validate_report(ctx, report)
+    grid = active_grid(ctx)
+    if grid is None:
+        raise ServiceError("no grid is loaded; run `gridroute init`", code="no_grid")
+    working_crs = ctx.config.grid.working_crs
+    wlon, wlat = (float(v) for v in to_wgs84(lon, lat, crs))
+    x, y = (float(v) for v in to_working(lon, lat, crs, working_crs))
+    location = grid.locator.locate_xy(np.array([x]), np.array([y])).row(0)
+    if location.status == "outside":
+        raise ServiceError(_outside_message(ctx, grid, lon, lat, crs), field="lon,lat",
+                           code="outside_area")
+    return _Prepared(report, channel, crs, wlon, wlat, x, y, location, grid.version_id,
+                     report.reported_at or ctx.now())
+
+
+def _outside_message(ctx, grid, lon: float, lat: float, crs: str) -> str:
+    """Name the declared system and, if another common system would put the point inside,
+    say so: the usual cause is a GCJ-02 point from a phone SDK declared as WGS84."""
+    message = (f"the point ({lon:.6f}, {lat:.6f}) declared as {crs} is outside the managed "
+               f"area (no cell within {ctx.config.grid.snap_tolerance_m:g} m)")
+    if crs not in COMMON_CRS:
+        return message
+    hints = []
+    for other in COMMON_CRS:
+        if other == crs:
+            continue
+        ox, oy = to_working(lon, lat, other, ctx.config.grid.working_crs)
+        loc = grid.locator.locate_xy(np.array([float(ox)]), np.array([float(oy)])).row(0)
+        if loc.status != "outside":
+            hints.append(f"it would fall inside cell {loc.cell_code} if the coordinates were "
+                         f"{other}")
+    if hints:
+        message += "; " + "; ".join(hints) + " — check the declared coordinate system (crs)"
+    return message
+
+
+def duplicate_policy(ctx: AppContext) -> DuplicatePolicy:
+    from gridroute.services.reference import reference_data
+
+    per_category = {
+        c.code: (c.duplicate_radius_m or ctx.config.duplicates.radius_m,
+                 timedelta(hours=c.duplicate_window_h or ctx.config.duplicates.window_h))
+        for c in reference_data(ctx).categories.values()
+        if c.duplicate_radius_m or c.duplicate_window_h}
+    return DuplicatePolicy(radius_m=ctx.config.duplicates.radius_m,
+                           window=timedelta(hours=ctx.config.duplicates.window_h),
+                           per_category=per_category)
+
+
+def route(ctx: AppContext, case: Case, at: datetime):
+    """Ask the rule engine who owns the case (属地兜底 when no rule matches)."""
+    from gridroute.rules.engine import RoutingContext, decide
+    from gridroute.services.grids import active_grid
+    from gridroute.services.reference import component_index, reference_data
+
+    grid = active_grid(ctx)
+    components = component_index(ctx)
+    routing_ctx = RoutingContext(
+        category_code=case.category_code, urgency=case.urgency, channel=case.channel.value,
+        district_code=case.district_code, street_code=case.street_code,
+        community_code=case.community_code, cell_code=case.cell_code,
+        cell_tags=frozenset(grid.cell_tags.get(case.cell_code, ()) if grid else ()),
+        at=at, is_working_time=ctx.calendar.is_working_time(at),
+        description=case.description or "",
+        nearest_component=lambda category, radius: components.nearest(
+            category, case.x, case.y, radius))
+    return decide(ctx.rules.current(), routing_ctx, units=reference_data(ctx).units)
+
+
+def choose_standard(ctx: AppContext, category_code: str, urgency: str,
+                    override: str | None) -> str | None:
+    """The standards row: the rule's override, else the first row of the case's urgency, else
+    the category's first row."""
+    from gridroute.services.reference import reference_data
+
+    rows = reference_data(ctx).standards_for(category_code)
+    if override:
+        return override
+    for row in rows:
+        if row.urgency == urgency:
+            return row.id
+    return rows[0].id if rows else None
+
+
+def submit_report(ctx: AppContext, report: ReportInput, *, now: datetime | None = None,
+                  uow: UnitOfWork | None = None) -> IntakeResult:
+    """File one report. With an idempotency key seen before, returns that case unchanged."""
+    prepared = prepare(ctx, report)
+    if uow is not None:
+        return _persist(ctx, uow, prepared, now or ctx.now())
+    with ctx.uow() as own:
+        result = _persist(ctx, own, prepared, now or ctx.now())
+        own.commit()
+    return result
+
+
+def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> IntakeResult:
+    report = p.report
+    if report.idempotency_key:
+        existing = uow.cases.get_by_idempotency_key(report.idempotency_key)
+        if existing is not None:
+            return IntakeResult(existing, created=False)
+    loc = p.location
+    case = Case(
+        channel=p.channel, reporter=report.reporter or "", description=report.description or "",
+        photos=list(report.photos or []), reported_at=p.reported_at, declared_crs=p.crs,
+        lon=p.lon, lat=p.lat, x=p.x, y=p.y, cell_code=loc.cell_code,
+        community_code=loc.community_code, street_code=loc.street_code,
+        district_code=loc.district_code, locate_status=loc.status,
+        locate_distance_m=loc.distance_m, grid_version=p.grid_version,
+        category_code=report.category_code, urgency=report.urgency or "normal",
+        external_id=report.external_id, idempotency_key=report.idempotency_key)
+
+    policy = duplicate_policy(ctx)
+    duplicates = []
+    box = candidate_bbox(case, policy)
+    if box is not None:
+        minx, miny, maxx, maxy, since = box
+        candidates = uow.cases.duplicate_candidates(
+            case.category_code, (minx, miny, maxx, maxy), since,
+            [s.value for s in DUPLICATE_CANDIDATE_STATES])
+        duplicates = [{"public_id": c.public_id, "case_id": c.id, "distance_m": round(d, 2)}
+                      for c, d in find_duplicates(case, candidates, policy)]
+
+    decision = route(ctx, case, p.reported_at)
+    case.urgency = decision.urgency or case.urgency
+    case.unit_code = decision.unit_code
+    case.standard_id = choose_standard(ctx, case.category_code, case.urgency, decision.standard_id)
+    case.routing = {
+        "rule_id": decision.rule_id, "matched": list(decision.matched),
+        "ruleset_hash": decision.ruleset_hash, "fallback": bool(decision.fallback),
+        "explanation": decision.explanation, "auto_file": bool(decision.auto_file),
+        "limit": str(decision.limit) if decision.limit else None,
+    }
+    uow.cases.add(case)
+    actor = report.actor or report.reporter or p.channel.value
+    role = "inspector" if p.channel is Channel.INSPECTOR else "public" if p.channel in (
+        Channel.PUBLIC, Channel.HOTLINE) else "system"
+    uow.cases.add_event(workflow.intake_event(case, actor=actor, role=role, at=p.reported_at,
+                                              payload={"likely_duplicates": duplicates,
+                                                       "routing": case.routing}))
+    apply_clock_effects(ctx, uow, case, (("file", "start"),), p.reported_at)
+    if decision.auto_file and case.state is State.REPORTED and not duplicates:
+        event = workflow.apply(case, "file", actor="rules", role="system", at=p.reported_at,
+                               payload={"rule_id": decision.rule_id})
+        uow.cases.save(case, read_version=case.version - 1)
+        uow.cases.add_event(event)
+        apply_clock_effects(ctx, uow, case, workflow.TRANSITIONS["file"].clock_effects,
+                            p.reported_at)
+    uow.outbox.add(topic="case.reported", case_id=case.id, recipient="dispatch-centre",
+                   channel="log", payload={"public_id": case.public_id,
+                                           "category": case.category_code,
+                                           "cell": case.cell_code, "unit": case.unit_code,
+                                           "fallback": bool(decision.fallback),
+                                           "duplicates": duplicates}, at=now)
+    return IntakeResult(case, created=True, duplicates=duplicates, decision=decision)
