@@ -60,8 +60,7 @@ def _load(path: str, working_crs: str, settings, source_crs: str | None = None,
             repair_max_area_change=settings.repair_max_area_change,
         )
         names = getattr(settings, "street_names", None)
-        if names and Path(names).is_file() and Path(path).resolve().parent == \
-                Path(names).resolve().parent:
+        if names and Path(names).is_file():
             kwargs["street_names"] = names
     else:
         scheme = CodeScheme()

@@ -322,8 +322,12 @@ def content_hash(cells) -> str:
     return h.hexdigest()
 
 
-def _find_column(gdf, name: str | None) -> str | None:
-    """Column by exact name, case-insensitively, or as truncated by Shapefile (10 chars)."""
+def _find_column(gdf, name: str | None, truncated: bool = True) -> str | None:
+    """Column by exact name, case-insensitively, or as truncated by Shapefile (10 chars).
+
+    Code columns pass ``truncated=False``: "community_code" and "community_name" both become
+    "community_" in a Shapefile, and that column holds the name.
+    """
     if not name:
         return None
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -332,8 +336,9 @@ def _find_column(gdf, name: str | None) -> str | None:
     lower = {str(c).lower(): c for c in cols}
     if name.lower() in lower:
         return lower[name.lower()]
-    short = name.lower()[:10]
-    return lower.get(short)
+    if not truncated:
+        return None
+    return lower.get(name.lower()[:10])
 
 
 def _clean_code(v) -> str | None:
@@ -436,7 +441,7 @@ def load_grid(
         source = str(path_or_gdf)
         raw = read_grid_file(path_or_gdf)
 
-    code_col = _find_column(raw, code_column)
+    code_col = _find_column(raw, code_column, truncated=False)
     if code_col is None:
         report = ValidationReport(cell_count=len(raw), source=source)
         report.issues.append(GridIssue("error", "missing_code_column", (),
@@ -450,7 +455,7 @@ def load_grid(
     for target, name in (("community_code", community_code_column),
                          ("street_code", street_code_column),
                          ("district_code", district_code_column)):
-        col = _find_column(raw, name)
+        col = _find_column(raw, name, truncated=False)
         explicit[target] = [_clean_code(v) for v in raw[col].tolist()] if col else [None] * len(raw)
     texts = {}
     for target, name in (("community_name", community_name_column),

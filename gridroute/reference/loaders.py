@@ -184,9 +184,15 @@ def _known(row: _Row, column: str, value: str, known: Container[str] | None, wha
         row.error(column, f"unknown {what} '{value}'")
 
 
-def _finish(errors: list[str], result):
+def _finish(path: PathLike, errors: list[str], result):
+    """Raise with the errors in line order (stable within a line), or return `result`."""
     if errors:
-        raise ReferenceDataError(errors)
+        skip = len(str(path)) + 1
+
+        def line_of(message: str) -> int:
+            head = message[skip:].split(":", 1)[0]
+            return int(head) if head.isdigit() else 0
+        raise ReferenceDataError(sorted(errors, key=line_of))
     return result
 
 
@@ -235,7 +241,7 @@ def load_categories_csv(path: PathLike) -> list[Category]:
                 minor_code=code[3:5], minor_name_zh=names["minor_name_zh"],
                 minor_name_en=names["minor_name_en"],
                 duplicate_radius_m=radius, duplicate_window_h=window))
-    return _finish(errors, result)
+    return _finish(path, errors, result)
 
 
 def load_standards_csv(path: PathLike, *,
@@ -283,7 +289,7 @@ def load_standards_csv(path: PathLike, *,
                 urgency=urgency, limit=limit, closing_condition=closing,
                 handling_unit_hint=row.get("handling_unit_hint"),
                 supervising_dept=row.get("supervising_dept")))
-    return _finish(errors, result)
+    return _finish(path, errors, result)
 
 
 def _code_list(row: _Row, column: str, digits: int) -> tuple[str, ...]:
@@ -331,7 +337,10 @@ def load_units_csv(path: PathLike) -> list[Unit]:
             code=code, name_zh=name_zh, name_en=name_en, unit_type=unit_type,
             parent_code=row.get("parent_code") or None, streets=streets, cells=cells,
             contact_phone=phone, contact_email=email, webhook_url=webhook)))
-    parents = {unit.code: unit.parent_code for _, unit in parsed if unit.code}
+    parents: dict[str, str | None] = {}
+    for _, unit in parsed:
+        if unit.code:
+            parents.setdefault(unit.code, unit.parent_code)
     for row, unit in parsed:
         parent = unit.parent_code
         if parent is None:
@@ -349,7 +358,7 @@ def load_units_csv(path: PathLike) -> list[Unit]:
                     break
                 chain.append(current)
                 current = parents[current]
-    return _finish(errors, [unit for row, unit in parsed if row.ok])
+    return _finish(path, errors, [unit for row, unit in parsed if row.ok])
 
 
 def _coordinate(row: _Row, column: str, low: float, high: float) -> float:
@@ -398,7 +407,7 @@ def load_components_csv(path: PathLike, *, categories: Container[str] | None = N
             result.append(Component(object_id=object_id, category_code=category, lon=lon,
                                     lat=lat, owner_unit_code=owner,
                                     maintainer_unit_code=maintainer))
-    return _finish(errors, result)
+    return _finish(path, errors, result)
 
 
 def load_reference(*, categories: PathLike, standards: PathLike, units: PathLike,
