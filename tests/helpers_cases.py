@@ -77,8 +77,10 @@ def seed_units(ctx: AppContext, units: dict[str, Unit] | None = None) -> dict[st
 
 def create_case(ctx: AppContext, *, started_at: datetime, limit: str = "4 working_hours",
                 phase: str = "handle", unit_code: str | None = UNIT, street_code: str = STREET,
-                state: State = State.ACCEPTED, paused_at: datetime | None = None) -> Case:
-    """A stored case with one running (or paused) phase clock started at `started_at`."""
+                state: State = State.ACCEPTED, paused_at: datetime | None = None,
+                also: tuple[tuple[str, str], ...] = ()) -> Case:
+    """A stored case with one running (or paused) phase clock started at `started_at`, plus a
+    running clock for each `(phase, limit)` in `also`."""
     cal = ctx.calendar
     case = Case(channel="inspector", reporter="tester", description="test case",
                 reported_at=started_at, lon=121.48, lat=31.23, x=0.0, y=0.0,
@@ -92,6 +94,9 @@ def create_case(ctx: AppContext, *, started_at: datetime, limit: str = "4 workin
         uow.cases.add(case)
         uow.cases.add_event(intake_event(case, actor="tester", role="inspector", at=started_at))
         save_clock(ctx, uow, case.id, clock, run=1, unit_code=unit_code, exists=False)
+        for other_phase, other_limit in also:
+            other = PhaseClock.start(other_phase, Limit.parse(other_limit), started_at, cal)
+            save_clock(ctx, uow, case.id, other, run=1, unit_code=unit_code, exists=False)
         uow.commit()
     return case
 
