@@ -105,6 +105,12 @@ def _empty_case_tables(url: str) -> None:
         else:
             for name in CASE_TABLES:
                 conn.execute(sa.text(f"DELETE FROM {name}"))
+        # grid versions added by a test go; the seeded version 1 is active again
+        conn.execute(sa.text("DELETE FROM grid_cells WHERE version_id > 1"))
+        conn.execute(sa.text("DELETE FROM grid_versions WHERE id > 1"))
+        conn.execute(sa.text("UPDATE grid_versions SET active = (id = 1)"))
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('grid_versions', 'id'), 1)"))
     engine.dispose()
 
 

@@ -204,6 +204,7 @@ def test_street_names_side_table(tmp_path):
     assert read_street_names(js) == {"310101001": "南京东路街道"}
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
 @pytest.mark.parametrize("ext,driver", [("geojson", "GeoJSON"), ("gpkg", "GPKG"),
                                         ("shp", "ESRI Shapefile")])
 def test_formats_give_same_content_hash(tmp_path, ext, driver):

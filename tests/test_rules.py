@@ -111,8 +111,7 @@ def test_toml_syntax_error_has_line(tmp_path):
         id = "a"
         then = { assign = "greening" 
         """)
-    assert errors == ["F:4: Unclosed inline table (column 30)"] or (
-        len(errors) == 1 and errors[0].startswith("F:4: "))
+    assert errors == ["F:4: Unclosed inline table (column 30)"]
 
 
 def test_toml_syntax_error_exact_message(tmp_path):
@@ -194,7 +193,8 @@ def test_semantic_errors_name_rule_field_and_line(tmp_path):
         "F:26: rules[4] 'one': id: duplicate of rules[1]",
         "F:25: rules[4] 'one': then: required (at least then.assign)",
         "F:30: rules[5] 'bad id!': id: must be letters, digits, '-', '_' or '.', got 'bad id!'",
-        "F:31: rules[5] 'bad id!': then.assign: template '{street}-enforcment' matches no known unit",
+        "F:31: rules[5] 'bad id!': then.assign: template '{street}-enforcment' matches no "
+        "known unit",
         "F:31: rules[5] 'bad id!': then.limit: cannot read '三天' (e.g. '4 working_hours')",
         "F:35: rules[6] 'five': then.assign: bad template '{street:>9}': placeholder '{street}' "
         "may not carry a format or conversion",
@@ -211,7 +211,8 @@ def test_version_and_structure_errors(tmp_path):
     assert load_errors(tmp_path, '''
         version = 1
         rules = [{ id = "a", then = { assign = "nobody" } }, 5]
-        ''') == ["F: rules[1] 'a': then.assign: unknown unit 'nobody'", "F: rules[2]: must be a table"]
+        ''') == ["F: rules[1] 'a': then.assign: unknown unit 'nobody'",
+                 "F: rules[2]: must be a table"]
     assert load_errors(tmp_path, '''
         version = 1
         [[rules]]
@@ -328,10 +329,10 @@ def test_no_warning_when_earlier_rule_is_narrower(tmp_path):
     (Conditions(district=("310101",)), Conditions(cell=("3101*",)), False),
     (Conditions(street=("310101001",)), Conditions(district=("310101",)), False),
     (Conditions(street=("3101010*",)), Conditions(community=("310101001002", "310101002*")), True),
-    (Conditions(cell_tags=frozenset({"market", "road"})), Conditions(cell_tags=frozenset({"market"})),
-     True),
-    (Conditions(cell_tags=frozenset({"market"})), Conditions(cell_tags=frozenset({"market", "road"})),
-     False),
+    (Conditions(cell_tags=frozenset({"market", "road"})),
+     Conditions(cell_tags=frozenset({"market"})), True),
+    (Conditions(cell_tags=frozenset({"market"})),
+     Conditions(cell_tags=frozenset({"market", "road"})), False),
     (Conditions(working_time=False), Conditions(working_time=False), True),
     (Conditions(working_time=False), Conditions(), False),
     (Conditions(keywords=("塌陷",)), Conditions(keywords=("路面塌陷", "塌陷了")), True),

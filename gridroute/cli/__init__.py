@@ -43,20 +43,16 @@ def _register() -> None:
         ("gridroute.cli.app_commands", ("db", "init", "serve", "scheduler", "escalate")),
         ("gridroute.cli.cases", ("import_", "cases")),
     ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+        module = importlib.import_module(module_name)
         for attr in attrs:
-            command = getattr(module, attr, None)
-            if command is not None:
-                main.add_command(command)
+            main.add_command(getattr(module, attr))
 
 
 _register()
-if "rules" in main.commands:
-    from gridroute.cli.cases import explain as _explain
+# Commands that need the database live beside the other app commands but read best under
+# their topic's group: `gridroute rules explain`, `gridroute grids load`.
+from gridroute.cli.app_commands import grids_load as _grids_load  # noqa: E402
+from gridroute.cli.cases import explain as _explain  # noqa: E402
 
-    main.commands["rules"].add_command(_explain)
+main.commands["rules"].add_command(_explain)
+main.commands["grids"].add_command(_grids_load)

@@ -87,3 +87,23 @@ def escalate(ctx: click.Context, once: bool, now_text: str | None) -> None:
     now = parse_iso(now_text, "--now", app_ctx.tz) if now_text else app_ctx.now()
     result = tick(app_ctx, now)
     click.echo(result.summary())
+
+
+@click.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.pass_context
+def grids_load(ctx: click.Context, path: str | None) -> None:
+    """Validate PATH (default: the configured grid) and make it the active grid version.
+    Hard errors are refused with the validation report; the current grid keeps serving."""
+    from gridroute.grids.layers import GridLoadError, GridValidationError
+    from gridroute.services.grids import load_grid_file
+
+    try:
+        result = load_grid_file(cli_context(ctx), path)
+    except (GridValidationError, GridLoadError) as exc:
+        click.echo(str(exc), err=True)
+        click.echo("grid refused; the previously loaded grid keeps serving", err=True)
+        ctx.exit(1)
+    click.echo(result.report)
+    click.echo(f"grid version {result.version_id} ({result.content_hash[:12]}): "
+               f"{result.cell_count} cells, {'new version' if result.created else 'unchanged'}")

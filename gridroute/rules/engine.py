@@ -197,8 +197,8 @@ def decide(ruleset: RuleSet, ctx: RoutingContext, *, units: Mapping[str, Unit]) 
         explanation = (f"No rule matched ({len(ruleset.rules)} checked). 属地兜底: assigned to "
                        f"{_unit_label(unit_code, units)}, {why}. {hash_note}")
         return Decision(unit_code=unit_code, urgency=ctx.urgency, standard_id=None, limit=None,
-                        auto_file=False, rule_id=None, matched=[], ruleset_hash=ruleset.content_hash,
-                        fallback=True, explanation=explanation)
+                        auto_file=False, rule_id=None, matched=[],
+                        ruleset_hash=ruleset.content_hash, fallback=True, explanation=explanation)
     rule, then = outcome.rule, outcome.rule.then
     urgency = then.urgency or ctx.urgency
     conditions = "; ".join(outcome.met) if outcome.met else "no conditions (matches every report)"

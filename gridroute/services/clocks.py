@@ -83,6 +83,9 @@ def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime
                 unit = case.unit_code
             elif op == "start_or_resume":
                 new = clock.resume(now, cal)
+            elif op == "restart" and clock is not None:
+                # 返工 follows a completed 处置: the finished clock starts a new run
+                new, run = clock.restart(now, cal), run + 1
             elif clock is None or not clock.is_open:
                 continue  # nothing running in this phase: completing/pausing it is a no-op
             elif op == "complete":
@@ -95,8 +98,6 @@ def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime
                 new = clock.resume(now, cal) if clock.state == "paused" else clock
             elif op == "extend":
                 new = clock.extend(cal)
-            elif op == "restart":
-                new, run = clock.restart(now, cal), run + 1
             else:
                 raise ValueError(f"unknown clock operation {op!r}")
             save_clock(ctx, uow, case.id, new, run=run, unit_code=unit, exists=entry is not None)

@@ -1,0 +1,119 @@
+"""`gridroute rules check`, driven through CliRunner."""
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+from click.testing import CliRunner
+
+from gridroute.cli.rules import rules
+from gridroute.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "reference" / "huangpu"
+REFERENCE = ["--units", str(SAMPLE / "units.csv"), "--categories", str(SAMPLE / "categories.csv")]
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text(textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def invoke(*args, obj=None):
+    return CliRunner().invoke(rules, ["check", *args], obj=obj)
+
+
+def test_shipped_rules_check_clean_with_configuration():
+    result = invoke()
+    assert result.exit_code == 0, result.output
+    cfg = load_config()
+    assert re.fullmatch(re.escape(cfg.rules.path) + r": OK, \d+ rules, 0 warning\(s\), "
+                        r"sha256 [0-9a-f]{12}\n", result.output)
+
+
+def test_config_from_context_object(tmp_path):
+    path = write(tmp_path, """
+        version = 1
+        [[rules]]
+        id = "refuse"
+        when = { category = "E0102" }
+        then = { assign = "greening" }
+    """)
+    cfg = load_config()
+    cfg = cfg.replace(rules={"path": str(path)})
+    result = invoke(obj=SimpleNamespace(config=cfg))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{path}: OK, 1 rules, 0 warning(s), sha256 ")
+
+
+def test_errors_exit_1_with_file_and_line(tmp_path):
+    path = write(tmp_path, """
+        version = 1
+        [[rules]]
+        id = "bad"
+        when = { category = "C99*" }
+        then = { assign = "nobody" }
+    """)
+    result = invoke(str(path), *REFERENCE)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: {path}:4: rules[1] 'bad': when.category: prefix 'C99*' matches no known "
+        "category\n"
+        f"error: {path}:5: rules[1] 'bad': then.assign: unknown unit 'nobody'\n"
+        f"{path}: 2 error(s), 0 warning(s)\n")
+
+
+def test_syntax_error_exit_1(tmp_path):
+    path = write(tmp_path, "version = 1\n[[rules]\n")
+    result = invoke(str(path), *REFERENCE)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {path}:2: ")
+
+
+def test_warnings_exit_0(tmp_path):
+    path = write(tmp_path, """
+        version = 1
+        [[rules]]
+        id = "events"
+        when = { category = "E*" }
+        then = { assign = "greening" }
+        [[rules]]
+        id = "refuse"
+        when = { category = "E0102" }
+        then = { assign = "{street}-gridcentre" }
+    """)
+    result = invoke(str(path), *REFERENCE)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == (f"warning: {path}:6: rules[2] 'refuse': never matches: earlier rule "
+                        "rules[1] 'events', line 2 catches every report it would")
+    assert lines[1].startswith(f"{path}: OK, 2 rules, 1 warning(s), sha256 ")
+
+
+def test_standards_option_checks_standard_ids(tmp_path):
+    path = write(tmp_path, """
+        version = 1
+        [[rules]]
+        id = "covers"
+        when = { category = "C0101" }
+        then = { assign = "water-supply", standard = "C0101-7" }
+    """)
+    result = invoke(str(path), *REFERENCE, "--standards", str(SAMPLE / "standards.csv"))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        f"error: {path}:5: rules[1] 'covers': then.standard: unknown standard 'C0101-7'")
+
+
+def test_bad_reference_data_exit_1(tmp_path):
+    units = tmp_path / "units.csv"
+    units.write_text("code,name_zh\n", encoding="utf-8")
+    result = invoke(str(ROOT / "data" / "rules" / "huangpu.toml"), "--units", str(units),
+                    "--categories", str(SAMPLE / "categories.csv"))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: {units}:1: header: missing column 'name_en'\n"
+        f"error: {units}:1: header: missing column 'unit_type'\n"
+        "2 error(s) in reference data; rules not checked\n")
