@@ -105,7 +105,7 @@ def escalation_rows(engine) -> list[sa.Row]:
     e = t.escalations.c
     with engine.connect() as conn:
         return conn.execute(sa.select(t.escalations).order_by(
-            e.case_id, e.phase, e.run, e.due_at, e.kind, e.level)).all()
+            e.case_id, e.phase, e.run, e.id)).all()
 
 
 def escalate_events(engine) -> list[sa.Row]:

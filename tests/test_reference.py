@@ -281,7 +281,7 @@ def test_sample_reference_data_loads():
     components = list(data.components.values())
     assert len(components) == 200
     for component in components:
-        assert 121.46 <= component.lon <= 121.51 and 31.20 <= component.lat <= 31.24
+        assert 121.45 <= component.lon <= 121.51 and 31.19 <= component.lat <= 31.245
         assert component.object_id.startswith("310101" + component.category_code[1:])
     owners = {c.category_code: c.owner_unit_code for c in components}
     assert owners["C0101"] == "water-supply" and owners["C0102"] == "drainage"
@@ -353,6 +353,7 @@ def test_xlsx_errors_name_sheet_and_row_and_import_nothing(tmp_path):
         [1, "公用设施", 1, "上水井盖", "供水", "水务局", "缺失", "补齐", "2紧急工作时"],
         [1, "公用设施", "x9", "污水井盖", "排水", "水务局", "缺失", "补齐", "2紧急工作时"],
         [1, "公用设施", 1, "上水盖子", "供水", "水务局", "破损", "更换", "4工作时"],
+        [1, "公用", 3, "雨水井盖", "排水", "水务局", "缺失", "补齐", "2紧急工作时"],
     ]
     event_rows = [
         HEADER,
@@ -369,6 +370,7 @@ def test_xlsx_errors_name_sheet_and_row_and_import_nothing(tmp_path):
         "部件!2: 小类代码: continuation row before any 小类",
         "部件!4: 小类代码: cannot read 'x9'",
         "部件!5: 小类名称: '上水盖子' differs from '上水井盖' given at 部件!3 for C0101",
+        "部件!6: 大类名称: '公用' differs from '公用设施' given at 部件!3 for 大类 C01",
         "事件!3: 立案条件: empty",
         "事件!4: 处置时限: empty",
         "事件!5: 小类名称: empty",

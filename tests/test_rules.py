@@ -660,3 +660,30 @@ def test_shipped_rules_route_sample_reports(sample, category, fields, unit, rule
                                    **fields), units=data.units)
     assert (decision.unit_code, decision.rule_id, decision.urgency, decision.fallback) == (
         unit, rule, urgency, rule is None)
+
+
+def test_holder_concurrent_readers_see_whole_rule_sets(tmp_path):
+    import threading
+
+    path = write_rules(tmp_path, ORDER_RULES)
+    holder = RulesHolder(path, KNOWN)
+    seen: set[tuple[str, ...]] = set()
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            seen.add(tuple(r.id for r in holder.current().rules))
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for n in range(20):
+        name = f"v{n}"
+        write_rules(tmp_path, ORDER_RULES.replace('"second"', f'"{name}"'))
+        bump_mtime(path, n + 1)
+        holder.refresh()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert holder.current().rules[1].id == "v19"
+    assert all(ids[0] == "first" and len(ids) == 2 for ids in seen)

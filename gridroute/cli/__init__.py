@@ -52,7 +52,9 @@ _register()
 # Commands that need the database live beside the other app commands but read best under
 # their topic's group: `gridroute rules explain`, `gridroute grids load`.
 from gridroute.cli.app_commands import grids_load as _grids_load  # noqa: E402
+from gridroute.cli.app_commands import import_standards as _import_standards  # noqa: E402
 from gridroute.cli.cases import explain as _explain  # noqa: E402
 
 main.commands["rules"].add_command(_explain)
 main.commands["grids"].add_command(_grids_load)
+main.commands["import"].add_command(_import_standards)

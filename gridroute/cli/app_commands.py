@@ -107,3 +107,22 @@ def grids_load(ctx: click.Context, path: str | None) -> None:
     click.echo(result.report)
     click.echo(f"grid version {result.version_id} ({result.content_hash[:12]}): "
                f"{result.cell_count} cells, {'new version' if result.created else 'unchanged'}")
+
+
+@click.command("standards")
+@click.argument("xlsx_path", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def import_standards(ctx: click.Context, xlsx_path: str) -> None:
+    """Import 部件/事件 standards (立案条件, 处置时限, 结案条件) from a city's Excel template.
+    Any unreadable row refuses the whole file."""
+    from gridroute.reference.loaders import ReferenceDataError
+    from gridroute.services.reference import import_standards_workbook
+
+    try:
+        categories, standards = import_standards_workbook(cli_context(ctx), xlsx_path)
+    except ReferenceDataError as exc:
+        for line in exc.errors:
+            click.echo(f"{xlsx_path}: {line}", err=True)
+        click.echo("nothing imported", err=True)
+        ctx.exit(1)
+    click.echo(f"imported {categories} categories and {standards} standards rows")

@@ -43,7 +43,7 @@ def store_reference(ctx: AppContext, data: ReferenceData, *, replace_components:
             uow.execute(t.standards.insert(), [_standard_row(s) for s in data.standards.values()])
         if data.units:
             uow.execute(t.units.insert(), [_unit_row(u) for u in data.units.values()])
-        if comps:
+        if comps and replace_components:
             uow.execute(t.components.insert(), [
                 {"object_id": c.object_id, "category_code": c.category_code, "lon": c.lon,
                  "lat": c.lat, "x": float(xs[i]), "y": float(ys[i]),

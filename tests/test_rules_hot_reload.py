@@ -1,0 +1,112 @@
+"""The routing rules file is re-read while the process runs: a good new file serves the next
+report, a broken one is refused and the old rule set keeps serving."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gridroute.config import load_config
+from gridroute.services.context import build_context
+from gridroute.services.intake import ReportInput, submit_report
+
+SH = ZoneInfo("Asia/Shanghai")
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "rules" / "huangpu.toml"
+NEW_FIRST_RULE = '''
+[[rules]]
+id = "refuse-to-street-squad"
+description = "试行：暴露垃圾交街道执法中队"
+when = { category = ["E0102"] }
+then = { assign = "{street}-enforcement", urgency = "urgent" }
+'''
+
+
+@pytest.fixture
+def rules_copy(tmp_path):
+    copy = tmp_path / "rules.toml"
+    shutil.copy(SHIPPED, copy)
+    return copy
+
+
+@pytest.fixture
+def ctx(seeded_db_url, rules_copy):
+    context = build_context(load_config(env={}).replace(database={"url": seeded_db_url},
+                                                        rules={"path": str(rules_copy)}))
+    yield context
+    context.close()
+
+
+def _file(ctx, hour):
+    return submit_report(ctx, ReportInput(
+        channel="inspector", category_code="E0102", lon=121.48, lat=31.23, crs="wgs84",
+        description="暴露垃圾", reported_at=datetime(2026, 11, 25, hour, tzinfo=SH))).case
+
+
+def _rewrite(path: Path, text: str) -> None:
+    """Write and move the mtime forward so that a same-second rewrite is still noticed."""
+    before = path.stat().st_mtime_ns
+    path.write_text(text, encoding="utf-8")
+    if path.stat().st_mtime_ns <= before:
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+
+
+def _with_new_first_rule(shipped: str) -> str:
+    head, sep, rest = shipped.partition("[[rules]]")
+    return head + NEW_FIRST_RULE.lstrip("\n") + "\n" + sep + rest
+
+
+def test_new_first_rule_is_used_without_restart(ctx, rules_copy):
+    first = _file(ctx, 9)
+    assert first.routing["rule_id"] == "refuse-and-cleaning"
+    assert first.unit_code == "greening"
+    assert first.routing["ruleset_hash"] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+
+    text = _with_new_first_rule(SHIPPED.read_text(encoding="utf-8"))
+    _rewrite(rules_copy, text)
+    second = _file(ctx, 10)
+    assert second.routing["rule_id"] == "refuse-to-street-squad"
+    assert second.unit_code == "310101001-enforcement"
+    assert second.urgency == "urgent"
+    assert second.routing["ruleset_hash"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert ctx.rules.last_error is None
+    assert ctx.rules.current().rules[0].id == "refuse-to-street-squad"
+
+
+def test_broken_file_is_refused_and_the_old_rules_keep_serving(ctx, rules_copy):
+    good_hash = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    assert _file(ctx, 9).routing["rule_id"] == "refuse-and-cleaning"
+
+    broken = SHIPPED.read_text(encoding="utf-8").replace(
+        'then = { assign = "greening" }', 'then = { assign = "no-such-unit" }', 1)
+    broken_lines = broken.splitlines()
+    bad_line = next(i for i, line in enumerate(broken_lines, 1) if "no-such-unit" in line)
+    _rewrite(rules_copy, broken)
+
+    case = _file(ctx, 10)
+    assert case.routing["rule_id"] == "refuse-and-cleaning"
+    assert case.unit_code == "greening"
+    assert case.routing["ruleset_hash"] == good_hash
+    error = ctx.rules.last_error
+    assert error is not None
+    assert f"{rules_copy}:{bad_line}:" in error
+    assert "unknown unit 'no-such-unit'" in error
+
+
+def test_toml_syntax_error_names_file_and_line(ctx, rules_copy):
+    _file(ctx, 9)
+    lines = SHIPPED.read_text(encoding="utf-8").splitlines()
+    lines.insert(6, "this is = = not toml")  # becomes line 7
+    _rewrite(rules_copy, "\n".join(lines) + "\n")
+    case = _file(ctx, 10)
+    assert case.routing["rule_id"] == "refuse-and-cleaning"
+    assert ctx.rules.last_error.startswith(f"{rules_copy}:7: ")
+
+    # fixing the file clears the error and the next report uses it
+    _rewrite(rules_copy, _with_new_first_rule(SHIPPED.read_text(encoding="utf-8")))
+    assert _file(ctx, 11).routing["rule_id"] == "refuse-to-street-squad"
+    assert ctx.rules.last_error is None
