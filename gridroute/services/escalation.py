@@ -249,7 +249,9 @@ def _insert_once(uow, values: dict[str, Any]) -> bool:
         stmt = sqlite_dialect.insert(t.escalations).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise RuntimeError(f"unsupported database dialect {dialect}")
-    return uow.execute(stmt).rowcount == 1
+    # RETURNING yields the new id, or no row when the conflict skipped the insert (rowcount is
+    # not reliable for this statement on every driver).
+    return uow.execute(stmt.returning(t.escalations.c.id)).first() is not None
 
 
 def _set_next_due(uow, case_id: int, phase: str, due: datetime | None) -> None:
