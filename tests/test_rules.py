@@ -144,6 +144,7 @@ def test_semantic_errors_name_rule_field_and_line(tmp_path):
         [rules.when]
         keywords = [""]
         category = "C0101"
+        channel = "app"
         [rules.then]
         assign = "{component_owner}"
         standard = "C0101-1"
@@ -188,15 +189,17 @@ def test_semantic_errors_name_rule_field_and_line(tmp_path):
         "F:13: rules[2] 'two': then.auto_file: must be true or false, got 'yes'",
         "F:18: rules[3] 'three': when.keywords: must be a non-empty string or list of strings, "
         "got ['']",
-        "F:21: rules[3] 'three': then.assign: '{component_owner}' needs when.near_component_m",
-        "F:23: rules[3] 'three': then.limit: give either standard or limit, not both",
-        "F:26: rules[4] 'one': id: duplicate of rules[1]",
-        "F:25: rules[4] 'one': then: required (at least then.assign)",
-        "F:30: rules[5] 'bad id!': id: must be letters, digits, '-', '_' or '.', got 'bad id!'",
-        "F:31: rules[5] 'bad id!': then.assign: template '{street}-enforcment' matches no "
+        "F:20: rules[3] 'three': when.channel: unknown channel 'app' (known: inspector, public, "
+        "hotline, import)",
+        "F:22: rules[3] 'three': then.assign: '{component_owner}' needs when.near_component_m",
+        "F:24: rules[3] 'three': then.limit: give either standard or limit, not both",
+        "F:27: rules[4] 'one': id: duplicate of rules[1]",
+        "F:26: rules[4] 'one': then: required (at least then.assign)",
+        "F:31: rules[5] 'bad id!': id: must be letters, digits, '-', '_' or '.', got 'bad id!'",
+        "F:32: rules[5] 'bad id!': then.assign: template '{street}-enforcment' matches no "
         "known unit",
-        "F:31: rules[5] 'bad id!': then.limit: cannot read '三天' (e.g. '4 working_hours')",
-        "F:35: rules[6] 'five': then.assign: bad template '{street:>9}': placeholder '{street}' "
+        "F:32: rules[5] 'bad id!': then.limit: cannot read '三天' (e.g. '4 working_hours')",
+        "F:36: rules[6] 'five': then.assign: bad template '{street:>9}': placeholder '{street}' "
         "may not carry a format or conversion",
     ]
 
@@ -388,7 +391,8 @@ def test_explanation_contents(tmp_path):
 @pytest.mark.parametrize("condition, good, bad, matched", [
     ('category = ["E01*"]', {}, {"category": "C0101"}, "category E0102 matches E01*"),
     ('urgency = "urgent"', {"urgency": "urgent"}, {}, "urgency urgent"),
-    ('channel = ["inspector", "app"]', {"channel": "app"}, {"channel": "hotline"}, "channel app"),
+    ('channel = ["inspector", "public"]', {"channel": "public"}, {"channel": "hotline"},
+     "channel public"),
     ('district = "310101"', {}, {"cell": "310104001001001"}, "district 310101 matches 310101"),
     ('street = ["310101002", "31010100*"]', {}, {"cell": "310101013001001"},
      "street 310101001 matches 31010100*"),

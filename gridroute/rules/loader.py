@@ -28,6 +28,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from gridroute.cases.model import Channel
 from gridroute.rules.model import (
     ACTION_KEYS, CONDITION_KEYS, LOCATION_LEVELS, PLACEHOLDERS, Actions, Conditions, Rule, RuleSet,
     pattern_matches,
@@ -189,6 +190,12 @@ def _parse_conditions(when: Mapping[str, Any], report, known_categories: Collect
                 else:
                     report("when", key, f"'{item}' is not a category code or prefix "
                                         f"(e.g. 'C0101', 'C01*', 'E*')")
+                    bad = True
+        elif key == "channel":
+            channels = [c.value for c in Channel]
+            for item in items:
+                if item not in channels:
+                    report("when", key, f"unknown channel '{item}' (known: {', '.join(channels)})")
                     bad = True
         elif key == "urgency":
             for item in items:

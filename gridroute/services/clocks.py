@@ -58,12 +58,14 @@ def save_clock(ctx, uow: UnitOfWork, case_id: int, clock: PhaseClock, *, run: in
     values = {"run": run, "unit_code": unit_code, "state": clock.state,
               "started_at": clock.started_at, "deadline": clock.deadline, "next_due": due,
               "clock": clock.to_dict()}
+    # values go as parameters, not .values(...): the statement compiles once and is cached
     if exists:
-        uow.execute(t.case_clocks.update().where(t.case_clocks.c.case_id == case_id,
-                                                 t.case_clocks.c.phase == clock.phase)
-                    .values(**values))
+        c = t.case_clocks.c
+        uow.execute(t.case_clocks.update().where(c.case_id == sa.bindparam("key_case_id"),
+                                                 c.phase == sa.bindparam("key_phase")),
+                    {"key_case_id": case_id, "key_phase": clock.phase, **values})
     else:
-        uow.execute(t.case_clocks.insert().values(case_id=case_id, phase=clock.phase, **values))
+        uow.execute(t.case_clocks.insert(), {"case_id": case_id, "phase": clock.phase, **values})
 
 
 def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime) -> None:

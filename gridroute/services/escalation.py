@@ -169,19 +169,37 @@ def tick(ctx, now: datetime, *, batch_size: int = DEFAULT_BATCH_SIZE) -> TickRes
 
     units = reference_data(ctx).units
     sinks = _sinks(ctx)
-    cursor: tuple[datetime, int, str] | None = None
     touched_cases: set[int] = set()
+    failed: set[tuple[int, str]] = set()
+    # PostgreSQL skips rows another transaction holds; a second pass from the start picks up
+    # those released meanwhile (handled rows are no longer due, failed ones are passed over).
+    passes = 2 if ctx.engine.dialect.name == "postgresql" else 1
+    for _ in range(passes):
+        _run_pass(ctx, now, batch_size, policy, units, sinks, result, touched_cases, failed)
+    result.cases = len(touched_cases)
+    result.elapsed_seconds = time.perf_counter() - started
+    log.info("%s", result.summary())
+    return result
+
+
+def _run_pass(ctx, now: datetime, batch_size: int, policy: EscalationPolicy,
+              units: dict[str, Unit], sinks: set[str], result: TickResult,
+              touched_cases: set[int], failed: set[tuple[int, str]]) -> None:
+    """Walk the due clocks once in keyset order, one transaction per batch."""
+    cursor: tuple[datetime, int, str] | None = None
     while True:
         with ctx.uow() as uow:
             rows = _claim(uow, now, cursor, batch_size)
             if not rows:
-                break
+                return
             result.batches += 1
             cursor = (rows[-1].next_due, rows[-1].case_id, rows[-1].phase)
+            claimed = len(rows)
+            rows = [r for r in rows if (r.case_id, r.phase) not in failed]
             case_ids = sorted({r.case_id for r in rows})
             cases = {r.id: row_to_case(r) for r in uow.execute(
-                sa.select(t.cases).where(t.cases.c.id.in_(case_ids))).all()}
-            marks = _recorded_marks(uow, case_ids)
+                sa.select(t.cases).where(t.cases.c.id.in_(case_ids))).all()} if rows else {}
+            marks = _recorded_marks(uow, case_ids) if rows else {}
             for row in rows:
                 result.clocks += 1
                 case = cases.get(row.case_id)
@@ -197,6 +215,7 @@ def tick(ctx, now: datetime, *, batch_size: int = DEFAULT_BATCH_SIZE) -> TickRes
                         fresh = uow.execute(sa.select(t.cases).where(
                             t.cases.c.id == case.id)).first()
                         cases[case.id] = row_to_case(fresh)
+                    failed.add((row.case_id, row.phase))
                     result.errors += 1
                     message = f"case {row.case_id} phase {row.phase}: {exc}"
                     result.error_messages.append(message)
@@ -205,12 +224,8 @@ def tick(ctx, now: datetime, *, batch_size: int = DEFAULT_BATCH_SIZE) -> TickRes
                 if changed:
                     touched_cases.add(row.case_id)
             uow.commit()
-        if len(rows) < batch_size:
-            break
-    result.cases = len(touched_cases)
-    result.elapsed_seconds = time.perf_counter() - started
-    log.info("%s", result.summary())
-    return result
+        if claimed < batch_size:
+            return
 
 
 def _claim(uow, now: datetime, cursor: tuple[datetime, int, str] | None, batch_size: int):

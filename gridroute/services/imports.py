@@ -47,6 +47,14 @@ def _time(row: dict, name: str, tz, required: bool = False) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
+def _first_line(last_line: int, row: dict) -> int:
+    """The line a row starts on: the reader counts up to its last line, and a quoted value may
+    span several lines."""
+    values = [v for v in row.values() if isinstance(v, str)]
+    values += [x for v in row.values() if isinstance(v, list) for x in v if isinstance(x, str)]
+    return last_line - sum(v.count("\n") for v in values)
+
+
 def _report_from_row(ctx: AppContext, row: dict) -> ReportInput:
     if not (row.get("external_id") or "").strip():
         raise ServiceError("is required", field="external_id")
@@ -136,7 +144,7 @@ def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path 
         unknown = [c for c in header if c not in REQUIRED + OPTIONAL + LEGACY]
         if unknown:
             raise ServiceError(f"{path}:1: unknown columns: {', '.join(unknown)}", field="header")
-        rows = [(reader.line_num, row) for row in reader]
+        rows = [(_first_line(reader.line_num, row), row) for row in reader]
     iterable = progress(rows) if progress else rows
     batch: list[tuple[int, dict]] = []
 

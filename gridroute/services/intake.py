@@ -65,6 +65,7 @@ class _Prepared:
     location: Any
     grid_version: int
     reported_at: datetime
+    grid: Any = None  # the ActiveGrid located against (routing reads its cell tags)
 
 
 def _number(value: Any, name: str, low: float, high: float) -> float:
@@ -125,7 +126,7 @@ def prepare(ctx: AppContext, report: ReportInput) -> _Prepared:
         raise ServiceError(_outside_message(ctx, grid, lon, lat, crs), field="lon,lat",
                            code="outside_area")
     return _Prepared(report, channel, crs, wlon, wlat, x, y, location, grid.version_id,
-                     report.reported_at or ctx.now())
+                     report.reported_at or ctx.now(), grid)
 
 
 def _outside_message(ctx, grid, lon: float, lat: float, crs: str) -> str:
@@ -162,13 +163,13 @@ def duplicate_policy(ctx: AppContext) -> DuplicatePolicy:
                            per_category=per_category)
 
 
-def route(ctx: AppContext, case: Case, at: datetime):
+def route(ctx: AppContext, case: Case, at: datetime, grid=None):
     """Ask the rule engine who owns the case (属地兜底 when no rule matches)."""
     from gridroute.rules.engine import RoutingContext, decide
     from gridroute.services.grids import active_grid
     from gridroute.services.reference import component_index, reference_data
 
-    grid = active_grid(ctx)
+    grid = grid if grid is not None else active_grid(ctx)
     components = component_index(ctx)
     routing_ctx = RoutingContext(
         category_code=case.category_code, urgency=case.urgency, channel=case.channel.value,
@@ -237,7 +238,7 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
         duplicates = [{"public_id": c.public_id, "case_id": c.id, "distance_m": round(d, 2)}
                       for c, d in find_duplicates(case, candidates, policy)]
 
-    decision = route(ctx, case, p.reported_at)
+    decision = route(ctx, case, p.reported_at, p.grid)
     case.urgency = decision.urgency or case.urgency
     case.unit_code = decision.unit_code
     case.standard_id = choose_standard(ctx, case.category_code, case.urgency, decision.standard_id)

@@ -1,0 +1,195 @@
+"""Bulk import of cases from CSV through the intake service (`import_cases`, and the CLI
+`gridroute import cases`)."""
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from gridroute.cli import main
+from gridroute.services.errors import ServiceError
+from gridroute.services.imports import import_cases
+from gridroute.store import tables as t
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SH)
+HEADER = ("external_id,reported_at,channel,category,lon,lat,crs,description,reporter,urgency,"
+          "state,filed_at,dispatched_at,resolved_at,closed_at,unit")
+ROWS = [
+    # line 2, 3: good
+    "OLD-1,2026-11-25T09:00:00+08:00,inspector,E0102,121.48,31.23,wgs84,暴露垃圾,insp-1,,,,,,,",
+    "OLD-2,2026-11-25T10:00:00+08:00,public,E0501,121.48,31.23,wgs84,占道经营,,,,,,,,",
+    # line 4..7: rejected
+    "OLD-3,2026-11-25T10:00:00+08:00,public,E9999,121.48,31.23,wgs84,?,,,,,,,,",
+    "OLD-4,2026-11-25T10:00:00+08:00,public,E0102,abc,31.23,wgs84,?,,,,,,,,",
+    "OLD-5,2026-13-01T10:00:00,public,E0102,121.48,31.23,wgs84,?,,,,,,,,",
+    "OLD-6,2026-11-25T10:00:00+08:00,public,E0102,121.30,31.10,wgs84,?,,,,,,,,",
+    # line 8: a legacy case closed in the old system
+    "OLD-7,2026-11-20T09:00:00+08:00,import,E0501,121.48,31.23,wgs84,占道经营,,,closed,"
+    "2026-11-20T09:20:00+08:00,2026-11-20T09:30:00+08:00,2026-11-20T11:00:00+08:00,"
+    "2026-11-20T15:00:00+08:00,310101001-enforcement",
+]
+EXPECTED_REJECTS = [
+    (4, "category: unknown category 'E9999'"),
+    (5, "lon: must be a number, got 'abc'"),
+    (6, "reported_at: not an ISO 8601 date-time: '2026-13-01T10:00:00'"),
+]
+
+
+def write_csv(path, rows=ROWS):
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def counts(ctx):
+    with ctx.uow(read_only=True) as uow:
+        return tuple(uow.execute(sa.select(sa.func.count()).select_from(x)).scalar_one()
+                     for x in (t.cases, t.case_events, t.outbox))
+
+
+def test_import_accepts_good_rows_and_reports_bad_ones(app_ctx, tmp_path):
+    source = write_csv(tmp_path / "old.csv")
+    rejects = tmp_path / "rejects.csv"
+    result = import_cases(app_ctx, source, rejects_path=rejects, now=NOW)
+    assert result.accepted == 3
+    assert result.duplicates_skipped == 0
+    assert [(line, reason) for line, reason, _ in result.rejected[:3]] == EXPECTED_REJECTS
+    line, reason, row = result.rejected[3]
+    assert line == 7 and row["external_id"] == "OLD-6"
+    assert reason.startswith("lon,lat: the point (121.300000, 31.100000) declared as wgs84 is "
+                             "outside the managed area")
+    assert result.summary() == "imported 3 cases, skipped 0 already imported, rejected 4 rows"
+
+    with rejects.open(encoding="utf-8", newline="") as fh:
+        table = list(csv.reader(fh))
+    assert table[0] == ["line", "reason", *HEADER.split(",")]
+    assert [(int(r[0]), r[2]) for r in table[1:]] == [(4, "OLD-3"), (5, "OLD-4"), (6, "OLD-5"),
+                                                       (7, "OLD-6")]
+    assert table[1][1] == "category: unknown category 'E9999'"
+
+    with app_ctx.uow(read_only=True) as uow:
+        cases = {c.external_id: c for c in uow.cases.list()}
+        assert sorted(cases) == ["OLD-1", "OLD-2", "OLD-7"]
+        first = cases["OLD-1"]
+        assert (first.cell_code, first.state.value, first.unit_code) == (
+            "310101001005015", "reported", "greening")
+        assert first.idempotency_key == "import:OLD-1"
+        assert first.reported_at == datetime(2026, 11, 25, 9, tzinfo=SH)
+        assert cases["OLD-2"].unit_code == "310101001-enforcement"
+
+        legacy = cases["OLD-7"]
+        events = uow.cases.events(legacy.id)
+        clocks = {r.phase: r.state for r in uow.execute(
+            sa.select(t.case_clocks).where(t.case_clocks.c.case_id == legacy.id))}
+    assert legacy.state.value == "closed"
+    assert legacy.unit_code == "310101001-enforcement"
+    assert (legacy.filed_at, legacy.dispatched_at, legacy.resolved_at, legacy.closed_at) == (
+        datetime(2026, 11, 20, 9, 20, tzinfo=SH), datetime(2026, 11, 20, 9, 30, tzinfo=SH),
+        datetime(2026, 11, 20, 11, 0, tzinfo=SH), datetime(2026, 11, 20, 15, 0, tzinfo=SH))
+    assert [(e.seq, e.action, e.role.value, getattr(e.from_state, "value", None),
+             e.to_state.value) for e in events] == [
+        (1, "report", "system", None, "reported"), (2, "import", "system", "reported", "closed")]
+    assert events[1].at == NOW
+    assert events[1].payload["closed_at"] == "2026-11-20T15:00:00+08:00"
+    assert clocks == {"file": "stopped"}
+    assert legacy.version == 2
+
+
+def test_rerunning_the_import_creates_nothing(app_ctx, tmp_path):
+    source = write_csv(tmp_path / "old.csv")
+    import_cases(app_ctx, source, now=NOW)
+    before = counts(app_ctx)
+    again = import_cases(app_ctx, source, now=NOW)
+    assert again.accepted == 0
+    assert again.duplicates_skipped == 3
+    assert [line for line, _, _ in again.rejected] == [4, 5, 6, 7]
+    assert counts(app_ctx) == before == (3, 4, 3)
+
+
+def test_small_batches_give_the_same_result(app_ctx, tmp_path):
+    result = import_cases(app_ctx, write_csv(tmp_path / "old.csv"), batch_size=1, now=NOW)
+    assert (result.accepted, len(result.rejected)) == (3, 4)
+    assert counts(app_ctx)[0] == 3
+
+
+def test_legacy_rows_need_their_dates_and_a_known_unit(app_ctx, tmp_path):
+    rows = [
+        "L-1,2026-11-20T09:00:00+08:00,import,E0501,121.48,31.23,wgs84,x,,,closed,"
+        "2026-11-20T09:20:00+08:00,,,,310101001-enforcement",
+        "L-2,2026-11-20T09:00:00+08:00,import,E0501,121.48,31.23,wgs84,x,,,dispatched,"
+        "2026-11-20T09:20:00+08:00,2026-11-20T09:30:00+08:00,,,nobody",
+        "L-3,2026-11-20T09:00:00+08:00,import,E0501,121.48,31.23,wgs84,x,,,lost,,,,,",
+    ]
+    result = import_cases(app_ctx, write_csv(tmp_path / "legacy.csv", rows), now=NOW)
+    assert [(line, reason) for line, reason, _ in result.rejected] == [
+        (2, "dispatched_at: is required for a legacy case in state closed"),
+        (3, "unit: unknown unit 'nobody'"),
+        (4, "state: unknown legacy state 'lost'; expected one of reported, filed, dispatched, "
+            "resolved, closed, rejected"),
+    ]
+    assert counts(app_ctx)[0] == 0
+
+
+def test_legacy_dispatched_case_gets_a_running_handle_clock(app_ctx, tmp_path):
+    rows = ["L-9,2026-11-25T09:00:00+08:00,import,E0501,121.48,31.23,wgs84,x,,,dispatched,"
+            "2026-11-25T15:00:00+08:00,2026-11-25T16:00:00+08:00,,,310101001-enforcement"]
+    assert import_cases(app_ctx, write_csv(tmp_path / "d.csv", rows), now=NOW).accepted == 1
+    with app_ctx.uow(read_only=True) as uow:
+        handle = uow.execute(sa.select(t.case_clocks).where(
+            t.case_clocks.c.phase == "handle")).first()
+    # E0501-1: 2 working hours from Wednesday 16:00 → Thursday 09:00
+    assert (handle.state, handle.deadline) == ("running", datetime(2026, 11, 26, 9, 0, tzinfo=SH))
+
+
+def test_multiline_row_is_reported_at_its_first_line(app_ctx, tmp_path):
+    rows = ['M-1,2026-11-25T09:00:00+08:00,public,E9999,121.48,31.23,wgs84,"line one\nline two",'
+            ',,,,,,,',
+            "M-2,2026-11-25T09:00:00+08:00,public,E9998,121.48,31.23,wgs84,x,,,,,,,,"]
+    result = import_cases(app_ctx, write_csv(tmp_path / "m.csv", rows), now=NOW)
+    assert [line for line, _, _ in result.rejected] == [2, 4]
+
+
+def test_missing_and_unknown_columns_stop_the_import(app_ctx, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("external_id,channel\nX,public\n", encoding="utf-8")
+    try:
+        import_cases(app_ctx, path, now=NOW)
+    except ServiceError as exc:
+        assert exc.field == "header"
+        assert exc.message == (f"{path}:1: missing columns: reported_at, category, lon, lat, "
+                               f"crs, description")
+    else:
+        raise AssertionError("a file without the required columns was imported")
+
+
+# --------------------------------------------------------------------------- CLI
+
+def _config(tmp_path, url):
+    path = tmp_path / "gridroute.toml"
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    path.write_text(f'[database]\nurl = "{url}"\n'
+                    f'[rules]\npath = "{root / "data/rules/huangpu.toml"}"\n', encoding="utf-8")
+    return path
+
+
+def test_cli_import_exit_code_3_and_file_line_messages(seeded_db_url, tmp_path):
+    source = write_csv(tmp_path / "old.csv")
+    config = _config(tmp_path, seeded_db_url)
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(config), "import", "cases", str(source)])
+    assert result.exit_code == 3, result.output
+    err_lines = result.stderr.splitlines()
+    assert err_lines[:3] == [f"{source}:{line}: {reason}" for line, reason in EXPECTED_REJECTS]
+    assert err_lines[3].startswith(f"{source}:7: lon,lat: the point (121.300000, 31.100000)")
+    assert result.stdout.splitlines() == [
+        "imported 3 cases, skipped 0 already imported, rejected 4 rows",
+        f"rejected rows written to {source}.rejects.csv"]
+    assert (tmp_path / "old.csv.rejects.csv").exists()
+
+    clean = write_csv(tmp_path / "clean.csv", ROWS[:2])
+    again = runner.invoke(main, ["--config", str(config), "import", "cases", str(clean)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout == "imported 0 cases, skipped 2 already imported, rejected 0 rows\n"
