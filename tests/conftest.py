@@ -6,6 +6,7 @@ PostgreSQL is a failure, never a skip.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -24,9 +25,10 @@ def _pg_admin_engine():
     return sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
 
 
-@pytest.fixture(scope="session")
-def pg_url(worker_id="master"):
-    """A fresh PostgreSQL database for this worker, migrated; dropped at the end."""
+@contextlib.contextmanager
+def _pg_database(prefix: str):
+    """A new, migrated PostgreSQL database, dropped afterwards. Under CI=true an unreachable
+    server fails the run; elsewhere the PostgreSQL half of the tests is skipped."""
     try:
         admin = _pg_admin_engine()
         with admin.connect() as conn:
@@ -35,17 +37,26 @@ def pg_url(worker_id="master"):
         if IN_CI:
             pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {PG_URL}: {exc}")
         pytest.skip(f"PostgreSQL unreachable at {PG_URL}: {exc}")
-    name = f"gridroute_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"gridroute_{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade_database(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    try:
+        upgrade_database(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :n"), {"n": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database for this worker, migrated; dropped at the end."""
+    with _pg_database("t") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -99,12 +110,8 @@ def _seed(url: str) -> None:
 
 def _empty_case_tables(url: str) -> None:
     engine = make_engine(url)
+    truncate_all(engine, list(CASE_TABLES))
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.text("TRUNCATE " + ", ".join(CASE_TABLES) + " RESTART IDENTITY CASCADE"))
-        else:
-            for name in CASE_TABLES:
-                conn.execute(sa.text(f"DELETE FROM {name}"))
         # grid versions added by a test go; the seeded version 1 is active again
         conn.execute(sa.text("DELETE FROM grid_cells WHERE version_id > 1"))
         conn.execute(sa.text("DELETE FROM grid_versions WHERE id > 1"))
@@ -125,26 +132,9 @@ def seeded_sqlite_template(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def seeded_pg_url():
-    try:
-        admin = _pg_admin_engine()
-        with admin.connect() as conn:
-            conn.execute(sa.text("select 1"))
-    except Exception as exc:  # noqa: BLE001
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required under CI=true but unreachable at {PG_URL}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_URL}: {exc}")
-    name = f"gridroute_s_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade_database(url)
-    _seed(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with _pg_database("s") as url:
+        _seed(url)
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -255,24 +255,31 @@ def _recorded_marks(uow, case_ids: list[int]) -> dict[tuple[int, str, int], set[
     return out
 
 
+_INSERT_ONCE = {
+    "postgresql": pg_dialect.insert(t.escalations).on_conflict_do_nothing()
+    .returning(t.escalations.c.id),
+    "sqlite": sqlite_dialect.insert(t.escalations).on_conflict_do_nothing()
+    .returning(t.escalations.c.id),
+}
+_SET_NEXT_DUE = (t.case_clocks.update()
+                 .where(t.case_clocks.c.case_id == sa.bindparam("b_case_id"),
+                        t.case_clocks.c.phase == sa.bindparam("b_phase"))
+                 .values(next_due=sa.bindparam("b_next_due", type_=t.TS)))
+
+
 def _insert_once(uow, values: dict[str, Any]) -> bool:
-    """Insert an escalation row unless the same (case, phase, run, kind, level) exists."""
-    dialect = uow.conn.dialect.name
-    if dialect == "postgresql":
-        stmt = pg_dialect.insert(t.escalations).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite_dialect.insert(t.escalations).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database dialect {dialect}")
-    # RETURNING yields the new id, or no row when the conflict skipped the insert (rowcount is
-    # not reliable for this statement on every driver).
-    return uow.execute(stmt.returning(t.escalations.c.id)).first() is not None
+    """Insert an escalation row unless the same (case, phase, run, kind, level) exists.
+
+    RETURNING yields the new id, or no row when the conflict skipped the insert (rowcount is
+    not reliable for this statement on every driver)."""
+    statement = _INSERT_ONCE.get(uow.conn.dialect.name)
+    if statement is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database dialect {uow.conn.dialect.name}")
+    return uow.execute(statement, values).first() is not None
 
 
 def _set_next_due(uow, case_id: int, phase: str, due: datetime | None) -> None:
-    c = t.case_clocks.c
-    uow.execute(t.case_clocks.update().where(c.case_id == case_id, c.phase == phase)
-                .values(next_due=due))
+    uow.execute(_SET_NEXT_DUE, {"b_case_id": case_id, "b_phase": phase, "b_next_due": due})
 
 
 def _process_clock(ctx, uow, row, case: Case | None, marks, policy: EscalationPolicy,

@@ -37,9 +37,10 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def truncate_all(engine: Engine) -> None:
-    """Empty every table (tests reuse one migrated PostgreSQL database per worker)."""
-    names = [t.name for t in reversed(metadata.sorted_tables)]
+def truncate_all(engine: Engine, names: list[str] | None = None) -> None:
+    """Empty the named tables, or every table (tests reuse one migrated PostgreSQL database
+    per worker)."""
+    names = names or [t.name for t in reversed(metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("TRUNCATE " + ", ".join(names) + " RESTART IDENTITY CASCADE"))
