@@ -1,6 +1,7 @@
 """Grid use cases: load a grid file as a new version, serve the active version's locator."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import shapely
@@ -10,6 +11,10 @@ from gridroute.grids.layers import CodeScheme, load_grid
 from gridroute.services.context import AppContext
 from gridroute.store import tables as t
 
+
+# How often (seconds) a process looks whether another process activated a new grid version;
+# loads in this process take effect at once.
+RECHECK_S = 2.0
 
 # Locators are immutable and keyed by content: contexts of one process share them.
 _BUILT: dict[tuple, tuple] = {}
@@ -92,11 +97,14 @@ def active_grid(ctx: AppContext) -> ActiveGrid | None:
     """The active version's locator, built once per process and version."""
     from gridroute.grids.locator import Locator
 
+    cached = ctx._grid_cache.get("active")
+    if cached is not None and time.monotonic() - ctx._grid_cache.get("checked", 0) < RECHECK_S:
+        return cached
     with ctx.uow(read_only=True) as uow:
         version = uow.execute(sa.select(t.grid_versions).where(t.grid_versions.c.active)).first()
         if version is None:
             return None
-        cached = ctx._grid_cache.get("active")
+        ctx._grid_cache["checked"] = time.monotonic()
         if cached is not None and cached.version_id == version.id:
             return cached
         key = (version.content_hash, version.working_crs, ctx.config.grid.snap_tolerance_m)

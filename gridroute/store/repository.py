@@ -21,6 +21,19 @@ _CASE_FIELDS = [f.name for f in dataclasses.fields(Case)]
 _CASE_COLUMNS = set(t.cases.c.keys())
 
 
+_INSERT_CASE = t.cases.insert().returning(t.cases.c.id)
+_INSERT_EVENT = t.case_events.insert()
+_INSERT_OUTBOX = t.outbox.insert()
+_c = t.cases.c
+# Built once with bound parameters: intake runs it for every report.
+_DUPLICATE_CANDIDATES = sa.select(t.cases).where(
+    _c.category_code == sa.bindparam("category"),
+    _c.state.in_(sa.bindparam("states", expanding=True)),
+    _c.reported_at >= sa.bindparam("since"),
+    _c.x >= sa.bindparam("minx"), _c.x <= sa.bindparam("maxx"),
+    _c.y >= sa.bindparam("miny"), _c.y <= sa.bindparam("maxy"))
+
+
 class ConcurrentUpdate(RuntimeError):
     """The case changed since it was read (optimistic lock lost)."""
 
@@ -56,7 +69,8 @@ class CaseRepository:
     def add(self, case: Case) -> Case:
         row = case_to_row(case)
         row["public_id"] = row.get("public_id") or f"new-{uuid.uuid4().hex[:24]}"
-        new_id = self.conn.execute(t.cases.insert().values(**row).returning(t.cases.c.id)).scalar_one()
+        # rows go as parameters, not .values(**row): the statement compiles once and is reused
+        new_id = self.conn.execute(_INSERT_CASE, row).scalar_one()
         case.id = new_id
         if not case.public_id:
             stamp = (case.reported_at or datetime.now(CITY_TZ)).astimezone(CITY_TZ).strftime("%Y%m%d")
@@ -95,7 +109,7 @@ class CaseRepository:
         for key in ("role", "from_state", "to_state"):
             if row[key] is not None:
                 row[key] = getattr(row[key], "value", row[key])
-        self.conn.execute(t.case_events.insert().values(**row))
+        self.conn.execute(_INSERT_EVENT, row)
 
     def events(self, case_id: int) -> list[CaseEvent]:
         rows = self.conn.execute(sa.select(t.case_events).where(t.case_events.c.case_id == case_id)
@@ -111,10 +125,9 @@ class CaseRepository:
     def duplicate_candidates(self, category_code: str, bbox: Sequence[float],
                              since: datetime, states: Iterable[str]) -> list[Case]:
         minx, miny, maxx, maxy = bbox
-        c = t.cases.c
-        rows = self.conn.execute(sa.select(t.cases).where(
-            c.category_code == category_code, c.state.in_(list(states)), c.reported_at >= since,
-            c.x >= minx, c.x <= maxx, c.y >= miny, c.y <= maxy)).all()
+        rows = self.conn.execute(_DUPLICATE_CANDIDATES, {
+            "category": category_code, "states": list(states), "since": since,
+            "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy}).all()
         return [row_to_case(r) for r in rows]
 
     def children(self, parent_id: int) -> list[Case]:
@@ -139,9 +152,10 @@ class OutboxRepository:
 
     def add(self, *, topic: str, case_id: int | None, recipient: str, channel: str,
             payload: dict[str, Any], at: datetime) -> None:
-        self.conn.execute(t.outbox.insert().values(
-            created_at=at, topic=topic, case_id=case_id, recipient=recipient, channel=channel,
-            payload=payload, status="pending", attempts=0, next_attempt_at=at))
+        self.conn.execute(_INSERT_OUTBOX, {
+            "created_at": at, "topic": topic, "case_id": case_id, "recipient": recipient,
+            "channel": channel, "payload": payload, "status": "pending", "attempts": 0,
+            "next_attempt_at": at})
 
 
 class UnitOfWork:
