@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -434,5 +433,8 @@ def test_four_processes_tick_the_same_due_cases_at_once(ctx, engine, db_url, tmp
         overdue = conn.execute(sa.select(sa.func.count()).select_from(t.case_clocks)
                                .where(t.case_clocks.c.next_due <= now)).scalar_one()
     assert overdue == 0
+    if engine.dialect.name == "postgresql":
+        # SKIP LOCKED lets the processes share the work instead of queueing.
+        assert sum(1 for o in outputs if o["recorded"]) >= 2, outputs
     print("per-process recorded:", [o["recorded"] for o in outputs], "sweep:", sweep.recorded,
           "elapsed:", [o["elapsed_seconds"] for o in outputs])

@@ -16,8 +16,13 @@ ALL_PHASES = "*"
 
 
 def escalation_policy(ctx) -> EscalationPolicy:
-    return EscalationPolicy(yellow_share=ctx.config.sla.yellow_share,
-                            level_offsets=tuple(ctx.config.sla.level_offsets))
+    offsets = tuple(ctx.config.sla.level_offsets)
+    targets = EscalationPolicy().level_targets  # unit leader → street → district → city
+    if not 1 <= len(offsets) <= len(targets):
+        raise ValueError(f"sla.level_offsets: expected 1 to {len(targets)} levels "
+                         f"({', '.join(targets)}), got {len(offsets)}")
+    return EscalationPolicy(yellow_share=ctx.config.sla.yellow_share, level_offsets=offsets,
+                            level_targets=targets[:len(offsets)])
 
 
 def phase_limit(ctx, case: Case, phase: str) -> Limit:

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 SYSTEM_ACTOR = "escalation-scheduler"
-KINDS = ("yellow", "red", "escalate")
 #: Who receives escalation level n (1-based); yellow and red go to the responsible unit.
 LEVEL_RECIPIENTS = {1: "unit", 2: "grid_centre", 3: "district_centre", 4: "city_centre"}
 
