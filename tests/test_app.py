@@ -40,3 +40,13 @@ def test_grid_page_in_english_on_request_and_remembered(app_ctx):
     assert "<h1>Loaded grid</h1>" in response.get_data(as_text=True)
     assert "lang=en" in response.headers["Set-Cookie"]
     assert "<h1>Loaded grid</h1>" in client.get("/").get_data(as_text=True)
+
+
+def test_healthz_carries_a_dated_calendar_warning_past_the_statutory_data(app_ctx, monkeypatch):
+    from datetime import datetime
+
+    monkeypatch.setattr(app_ctx, "now", lambda: datetime(2028, 3, 2, 10, 0, tzinfo=app_ctx.tz))
+    body = create_app(context=app_ctx).test_client().get("/healthz").get_json()
+    assert ("working calendar has no statutory data for 2028; weekday rule in use since "
+            "2028-01-01 — add overrides") in body["warnings"]
+    assert body["status"] == "ok"  # a warning, never a failure
