@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 
 from gridroute.cases import workflow
 from gridroute.cases.duplicates import DuplicatePolicy, candidate_bbox, find_duplicates
@@ -121,7 +120,7 @@ def prepare(ctx: AppContext, report: ReportInput) -> _Prepared:
     working_crs = ctx.config.grid.working_crs
     wlon, wlat = (float(v) for v in to_wgs84(lon, lat, crs))
     x, y = (float(v) for v in to_working(lon, lat, crs, working_crs))
-    location = grid.locator.locate_xy(np.array([x]), np.array([y])).row(0)
+    location = grid.locator.locate_xy_one(x, y)
     if location.status == "outside":
         raise ServiceError(_outside_message(ctx, grid, lon, lat, crs), field="lon,lat",
                            code="outside_area")
@@ -141,7 +140,7 @@ def _outside_message(ctx, grid, lon: float, lat: float, crs: str) -> str:
         if other == crs:
             continue
         ox, oy = to_working(lon, lat, other, ctx.config.grid.working_crs)
-        loc = grid.locator.locate_xy(np.array([float(ox)]), np.array([float(oy)])).row(0)
+        loc = grid.locator.locate_xy_one(float(ox), float(oy))
         if loc.status != "outside":
             hints.append(f"it would fall inside cell {loc.cell_code} if the coordinates were "
                          f"{other}")
