@@ -88,7 +88,7 @@ def build(ctx: AppContext, open_cases: int, due: int) -> float:
                 clock, clock_json, clock_due = clocks[is_due]
                 street = STREETS[case_id % len(STREETS)]
                 case_rows.append({
-                    "id": case_id, "public_id": f"GR-B-{case_id:08d}", "version": 1,
+                    "id": case_id, "version": 1,
                     "channel": "inspector", "reporter": "bench", "description": "",
                     "photos": [], "reported_at": clock.started_at, "declared_crs": "EPSG:4326",
                     "lon": 121.48, "lat": 31.23, "x": 0.0, "y": 0.0,

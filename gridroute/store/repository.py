@@ -3,7 +3,7 @@ writes (case, history, clocks, outbox) commits or rolls back together."""
 from __future__ import annotations
 
 import dataclasses
-import uuid
+import re
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
@@ -45,6 +45,16 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.astimezone(CITY_TZ)
 
 
+_PUBLIC_ID = re.compile(r"GR-(\d{8})-(\d{6,})")
+
+
+def public_id_of(case_id: int, reported_at: datetime | None) -> str:
+    """The case number people quote (案卷号), derived from id and report date, not stored:
+    GR-<report date in the city>-<id, at least 6 digits>."""
+    day = reported_at.astimezone(CITY_TZ).strftime("%Y%m%d") if reported_at else "00000000"
+    return f"GR-{day}-{case_id:06d}"
+
+
 def case_to_row(case: Case) -> dict[str, Any]:
     row = {}
     for name in _CASE_FIELDS:
@@ -59,6 +69,7 @@ def row_to_case(row: sa.Row) -> Case:
     for key, value in list(data.items()):
         if isinstance(value, datetime):
             data[key] = _aware(value)
+    data["public_id"] = public_id_of(data["id"], data["reported_at"])
     return Case(**data)
 
 
@@ -67,16 +78,9 @@ class CaseRepository:
         self.conn = conn
 
     def add(self, case: Case) -> Case:
-        row = case_to_row(case)
-        row["public_id"] = row.get("public_id") or f"new-{uuid.uuid4().hex[:24]}"
         # rows go as parameters, not .values(**row): the statement compiles once and is reused
-        new_id = self.conn.execute(_INSERT_CASE, row).scalar_one()
-        case.id = new_id
-        if not case.public_id:
-            stamp = (case.reported_at or datetime.now(CITY_TZ)).astimezone(CITY_TZ).strftime("%Y%m%d")
-            case.public_id = f"GR-{stamp}-{new_id:06d}"
-            self.conn.execute(t.cases.update().where(t.cases.c.id == new_id)
-                              .values(public_id=case.public_id))
+        case.id = self.conn.execute(_INSERT_CASE, case_to_row(case)).scalar_one()
+        case.public_id = public_id_of(case.id, case.reported_at)
         return case
 
     def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
@@ -87,8 +91,11 @@ class CaseRepository:
         return row_to_case(row) if row else None
 
     def get_by_public_id(self, public_id: str) -> Case | None:
-        row = self.conn.execute(sa.select(t.cases).where(t.cases.c.public_id == public_id)).first()
-        return row_to_case(row) if row else None
+        match = _PUBLIC_ID.fullmatch(public_id.strip())
+        if match is None:
+            return None
+        case = self.get(int(match.group(2)))
+        return case if case is not None and case.public_id == public_id.strip() else None
 
     def get_by_idempotency_key(self, key: str) -> Case | None:
         row = self.conn.execute(

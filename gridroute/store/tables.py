@@ -128,7 +128,6 @@ components = Table(
 cases = Table(
     "cases", metadata,
     Column("id", ID, primary_key=True, autoincrement=True),
-    Column("public_id", String(32), nullable=False, unique=True),
     Column("version", Integer, nullable=False),
     Column("channel", String(16), nullable=False),
     Column("reporter", Text, nullable=False, default=""),
