@@ -300,3 +300,17 @@ def test_alternative_readings_vectorised_and_projected_input():
     projected = alternative_readings(354_000.0, 3_456_000.0, "EPSG:32651")
     assert set(projected) == {"wgs84", "gcj02", "bd09"}
     assert all(np.isnan(v).all() for pair in projected.values() for v in pair)
+
+
+@pytest.mark.parametrize("crs", ["wgs84", "gcj02", "bd09", "EPSG:32651", "EPSG:3857"])
+def test_convert_point_gives_the_array_functions_numbers(crs):
+    from gridroute.grids.coords import convert_point
+
+    lon, lat = 121.4812345, 31.2301234
+    if crs.startswith("EPSG"):
+        lon, lat = (float(v) for v in coords.from_wgs84(lon, lat, crs))
+    wlon, wlat, x, y = convert_point(lon, lat, crs, "EPSG:32651")
+    assert (wlon, wlat) == pytest.approx(tuple(float(v) for v in coords.to_wgs84(lon, lat, crs)),
+                                         abs=1e-9)
+    assert (x, y) == pytest.approx(
+        tuple(float(v) for v in coords.to_working(lon, lat, crs, "EPSG:32651")), abs=1e-6)

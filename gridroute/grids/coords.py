@@ -26,6 +26,7 @@ from pyproj.exceptions import CRSError
 __all__ = [
     "ACCEPTED_CRS_NAMES",
     "COMMON_CRS",
+    "convert_point",
     "UnknownCRSError",
     "normalize_crs",
     "wgs84_to_gcj02",
@@ -311,6 +312,27 @@ def to_working(lon, lat, crs: str, working_crs: str = WORKING_CRS):
     if source.startswith("EPSG:") and target.startswith("EPSG:"):
         return _pyproj_transform(source, target, lon, lat)
     return from_wgs84(*to_wgs84(lon, lat, source), target)
+
+
+def convert_point(lon: float, lat: float, crs: str,
+                  working_crs: str = WORKING_CRS) -> tuple[float, float, float, float]:
+    """One point (the intake path): ``(wgs84_lon, wgs84_lat, x, y)`` as plain floats, the same
+    numbers `to_wgs84` and `to_working` give, without array set-up per call."""
+    source = normalize_crs(crs)
+    target = normalize_crs(working_crs)
+    if source == "wgs84":
+        wlon, wlat = float(lon), float(lat)
+    elif source in ("gcj02", "bd09"):
+        wlon, wlat = (float(v) for v in to_wgs84(lon, lat, source))
+    else:
+        wlon, wlat = _transformer(source, "wgs84").transform(float(lon), float(lat))
+    if source == target:
+        return wlon, wlat, float(lon), float(lat)
+    if source.startswith("EPSG:") and target.startswith("EPSG:"):
+        x, y = _transformer(source, target).transform(float(lon), float(lat))
+    else:
+        x, y = _transformer("wgs84", target).transform(wlon, wlat)
+    return wlon, wlat, float(x), float(y)
 
 
 def alternative_readings(lon, lat, declared: str) -> dict[str, tuple]:

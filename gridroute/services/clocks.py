@@ -2,6 +2,7 @@
 indexed `next_due` column current, inside the caller's unit of work."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,16 +14,25 @@ from gridroute.store import tables as t
 from gridroute.store.repository import UnitOfWork
 
 ALL_PHASES = "*"
+_INSERT_CLOCK = t.case_clocks.insert()
 
 
 def escalation_policy(ctx) -> EscalationPolicy:
-    offsets = tuple(ctx.config.sla.level_offsets)
+    return _policy(ctx.config.sla.yellow_share, tuple(ctx.config.sla.level_offsets))
+
+
+@functools.lru_cache(maxsize=8)
+def _policy(yellow_share: float, offsets: tuple[float, ...]) -> EscalationPolicy:
     targets = EscalationPolicy().level_targets  # unit leader → street → district → city
     if not 1 <= len(offsets) <= len(targets):
         raise ValueError(f"sla.level_offsets: expected 1 to {len(targets)} levels "
                          f"({', '.join(targets)}), got {len(offsets)}")
-    return EscalationPolicy(yellow_share=ctx.config.sla.yellow_share, level_offsets=offsets,
+    return EscalationPolicy(yellow_share=yellow_share, level_offsets=offsets,
                             level_targets=targets[:len(offsets)])
+
+
+# Limits are immutable values; config and rule texts are parsed once.
+_parse_limit = functools.lru_cache(maxsize=256)(Limit.parse)
 
 
 def phase_limit(ctx, case: Case, phase: str) -> Limit:
@@ -32,15 +42,15 @@ def phase_limit(ctx, case: Case, phase: str) -> Limit:
     if phase == "handle":
         override = (case.routing or {}).get("limit")
         if override:
-            return Limit.parse(override)
+            return _parse_limit(override)
         if case.standard_id:
             from gridroute.services.reference import reference_data
 
             standard = reference_data(ctx).standards.get(case.standard_id)
             if standard is not None:
                 return standard.limit
-        return Limit.parse(sla.handle_default_limit)
-    return Limit.parse({"file": sla.file_limit, "dispatch": sla.dispatch_limit,
+        return _parse_limit(sla.handle_default_limit)
+    return _parse_limit({"file": sla.file_limit, "dispatch": sla.dispatch_limit,
                         "accept": sla.accept_limit, "check": sla.check_limit}[phase])
 
 
@@ -70,13 +80,18 @@ def save_clock(ctx, uow: UnitOfWork, case_id: int, clock: PhaseClock, *, run: in
                                                  c.phase == sa.bindparam("key_phase")),
                     {"key_case_id": case_id, "key_phase": clock.phase, **values})
     else:
-        uow.execute(t.case_clocks.insert(), {"case_id": case_id, "phase": clock.phase, **values})
+        uow.execute(_INSERT_CLOCK, {"case_id": case_id, "phase": clock.phase, **values})
 
 
-def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime) -> None:
-    """Apply `(phase, op)` pairs from the workflow table to the case's stored clocks."""
+def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime, *,
+                        new_case: bool = False) -> None:
+    """Apply `(phase, op)` pairs from the workflow table to the case's stored clocks. All pairs
+    are worked out in memory first; each changed phase is then written once. `new_case` says
+    the case has no stored clocks yet (intake), which saves the read."""
     cal = ctx.calendar
-    clocks = load_clocks(uow, case.id)
+    clocks = {} if new_case else load_clocks(uow, case.id)
+    stored = set(clocks)
+    changed: list[str] = []
     for phase, op in effects:
         phases = [p for p in PHASES if p in clocks] if phase == ALL_PHASES else [phase]
         for ph in phases:
@@ -107,8 +122,13 @@ def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime
                 new = clock.extend(cal)
             else:
                 raise ValueError(f"unknown clock operation {op!r}")
-            save_clock(ctx, uow, case.id, new, run=run, unit_code=unit, exists=entry is not None)
             clocks[ph] = {"clock": new, "run": run, "unit_code": unit}
+            if ph not in changed:
+                changed.append(ph)
+    for ph in changed:
+        entry = clocks[ph]
+        save_clock(ctx, uow, case.id, entry["clock"], run=entry["run"],
+                   unit_code=entry["unit_code"], exists=ph in stored)
 
 
 def _resumable(clock: PhaseClock | None, unit: str | None, case: Case) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 from gridroute.cases import workflow
 from gridroute.cases.duplicates import DuplicatePolicy, candidate_bbox, find_duplicates
 from gridroute.cases.model import DUPLICATE_CANDIDATE_STATES, Case, Channel, State
-from gridroute.grids.coords import (COMMON_CRS, UnknownCRSError, normalize_crs, to_wgs84,
+from gridroute.grids.coords import (COMMON_CRS, UnknownCRSError, convert_point, normalize_crs,
                                     to_working)
 from gridroute.services.clocks import apply_clock_effects
 from gridroute.services.context import AppContext
@@ -118,8 +118,7 @@ def prepare(ctx: AppContext, report: ReportInput) -> _Prepared:
     if grid is None:
         raise ServiceError("no grid is loaded; run `gridroute init`", code="no_grid")
     working_crs = ctx.config.grid.working_crs
-    wlon, wlat = (float(v) for v in to_wgs84(lon, lat, crs))
-    x, y = (float(v) for v in to_working(lon, lat, crs, working_crs))
+    wlon, wlat, x, y = convert_point(lon, lat, crs, working_crs)
     location = grid.locator.locate_xy_one(x, y)
     if location.status == "outside":
         raise ServiceError(_outside_message(ctx, grid, lon, lat, crs), field="lon,lat",
@@ -150,16 +149,22 @@ def _outside_message(ctx, grid, lon: float, lat: float, crs: str) -> str:
 
 
 def duplicate_policy(ctx: AppContext) -> DuplicatePolicy:
+    """Radius and window per category (cached with the reference data it is built from)."""
     from gridroute.services.reference import reference_data
 
+    cached = ctx._reference_cache.get("duplicate_policy")
+    if cached is not None:
+        return cached
     per_category = {
         c.code: (c.duplicate_radius_m or ctx.config.duplicates.radius_m,
                  timedelta(hours=c.duplicate_window_h or ctx.config.duplicates.window_h))
         for c in reference_data(ctx).categories.values()
         if c.duplicate_radius_m or c.duplicate_window_h}
-    return DuplicatePolicy(radius_m=ctx.config.duplicates.radius_m,
-                           window=timedelta(hours=ctx.config.duplicates.window_h),
-                           per_category=per_category)
+    policy = DuplicatePolicy(radius_m=ctx.config.duplicates.radius_m,
+                             window=timedelta(hours=ctx.config.duplicates.window_h),
+                             per_category=per_category)
+    ctx._reference_cache["duplicate_policy"] = policy
+    return policy
 
 
 def route(ctx: AppContext, case: Case, at: datetime, grid=None):
@@ -247,21 +252,24 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
         "explanation": decision.explanation, "auto_file": bool(decision.auto_file),
         "limit": str(decision.limit) if decision.limit else None,
     }
-    uow.cases.add(case)
     actor = report.actor or report.reporter or p.channel.value
     role = "inspector" if p.channel is Channel.INSPECTOR else "public" if p.channel in (
         Channel.PUBLIC, Channel.HOTLINE) else "system"
-    uow.cases.add_event(workflow.intake_event(case, actor=actor, role=role, at=p.reported_at,
-                                              payload={"likely_duplicates": duplicates,
-                                                       "routing": case.routing}))
-    apply_clock_effects(ctx, uow, case, (("file", "start"),), p.reported_at)
+    # History, auto-filing and clocks are worked out before the insert, so a new case costs
+    # one write per table.
+    events = [workflow.intake_event(case, actor=actor, role=role, at=p.reported_at,
+                                    payload={"likely_duplicates": duplicates,
+                                             "routing": case.routing})]
+    effects = [("file", "start")]
     if decision.auto_file and case.state is State.REPORTED and not duplicates:
-        event = workflow.apply(case, "file", actor="rules", role="system", at=p.reported_at,
-                               payload={"rule_id": decision.rule_id})
-        uow.cases.save(case, read_version=case.version - 1)
-        uow.cases.add_event(event)
-        apply_clock_effects(ctx, uow, case, workflow.TRANSITIONS["file"].clock_effects,
-                            p.reported_at)
+        events.append(workflow.apply(case, "file", actor="rules", role="system",
+                                     at=p.reported_at, payload={"rule_id": decision.rule_id}))
+        effects += workflow.TRANSITIONS["file"].clock_effects
+    uow.cases.add(case)
+    for event in events:
+        event.case_id = case.id
+    uow.cases.add_events(events)
+    apply_clock_effects(ctx, uow, case, effects, p.reported_at, new_case=True)
     uow.outbox.add(topic="case.reported", case_id=case.id, recipient="dispatch-centre",
                    channel="log", payload={"public_id": case.public_id,
                                            "category": case.category_code,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 from decimal import Decimal
+from typing import Iterator
 
 from gridroute.sla.calendar import WorkingCalendar
 from gridroute.sla.clock import PhaseClock, add_own_time
@@ -78,6 +79,24 @@ def _scaled_us(allotted_us: int, factor: float | Decimal) -> int:
     return int((Decimal(allotted_us) * Decimal(str(factor))).to_integral_value())
 
 
+def _iter_due(
+    clock: PhaseClock, cal: WorkingCalendar, policy: EscalationPolicy
+) -> Iterator[tuple[str, int, _dt.datetime]]:
+    """Due items computed one at a time, already in time order: yellow (yellow_share < 1) comes
+    before the deadline, red is at it, and levels follow at non-decreasing offsets ≥ 0 (red
+    first on a tie, as in `due_times`). Lazy so that `next_due` computes only what it needs."""
+    if clock.state != "running":
+        return
+    allotted = clock._allotted_us(cal)
+    working = clock.is_working
+    yield ("yellow", 0, add_own_time(clock.effective_start(cal),
+                                     _scaled_us(allotted, policy.yellow_share), working, cal))
+    yield ("red", 0, clock.deadline.astimezone(cal.tz))
+    for level, offset in enumerate(policy.level_offsets, start=1):
+        yield ("escalate", level, add_own_time(clock.deadline, _scaled_us(allotted, offset),
+                                               working, cal))
+
+
 def due_times(
     clock: PhaseClock, cal: WorkingCalendar, policy: EscalationPolicy | None = None
 ) -> list[tuple[str, int, _dt.datetime]]:
@@ -86,21 +105,7 @@ def due_times(
     ``("yellow", 0)`` at yellow_share of the allotted time, ``("red", 0)`` at the deadline,
     ``("escalate", n)`` at deadline + level_offsets[n-1] × allotted — all in own unit.
     """
-    policy = policy or EscalationPolicy()
-    if clock.state != "running":
-        return []
-    allotted = clock._allotted_us(cal)
-    working = clock.is_working
-    start = clock.effective_start(cal)
-    items: list[tuple[str, int, _dt.datetime]] = [
-        ("yellow", 0, add_own_time(start, _scaled_us(allotted, policy.yellow_share), working, cal)),
-        ("red", 0, clock.deadline.astimezone(cal.tz)),
-    ]
-    for level, offset in enumerate(policy.level_offsets, start=1):
-        at = add_own_time(clock.deadline, _scaled_us(allotted, offset), working, cal)
-        items.append(("escalate", level, at))
-    order = {"yellow": 0, "red": 1, "escalate": 2}
-    return sorted(items, key=lambda item: (item[2], order[item[0]], item[1]))
+    return list(_iter_due(clock, cal, policy or EscalationPolicy()))
 
 
 def next_due(
@@ -110,7 +115,7 @@ def next_due(
     after: set[tuple[str, int]] | frozenset[tuple[str, int]] = frozenset(),
 ) -> _dt.datetime | None:
     """The earliest due time not yet recorded in ``after`` (a set of ``(kind, level)``)."""
-    for kind, level, at in due_times(clock, cal, policy):
+    for kind, level, at in _iter_due(clock, cal, policy or EscalationPolicy()):
         if (kind, level) not in after:
             return at
     return None

@@ -3,9 +3,10 @@ writes (case, history, clocks, outbox) commits or rolls back together."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -24,14 +25,29 @@ _CASE_COLUMNS = set(t.cases.c.keys())
 _INSERT_CASE = t.cases.insert().returning(t.cases.c.id)
 _INSERT_EVENT = t.case_events.insert()
 _INSERT_OUTBOX = t.outbox.insert()
-_c = t.cases.c
-# Built once with bound parameters: intake runs it for every report.
-_DUPLICATE_CANDIDATES = sa.select(t.cases).where(
-    _c.category_code == sa.bindparam("category"),
-    _c.state.in_(sa.bindparam("states", expanding=True)),
-    _c.reported_at >= sa.bindparam("since"),
-    _c.x >= sa.bindparam("minx"), _c.x <= sa.bindparam("maxx"),
-    _c.y >= sa.bindparam("miny"), _c.y <= sa.bindparam("maxy"))
+
+
+@functools.lru_cache(maxsize=8)
+def _duplicate_query(states: tuple[str, ...]):
+    """Built once per state set with bound parameters: intake runs it for every report. The
+    states are literals so the SQL text never changes (an expanding IN would be re-rendered)."""
+    c = t.cases.c
+    return sa.select(c.id, c.category_code, c.state, c.reported_at, c.x, c.y).where(
+        c.category_code == sa.bindparam("category"),
+        c.state.in_([sa.literal_column(f"'{s}'") for s in states]),
+        c.reported_at >= sa.bindparam("since"),
+        c.x >= sa.bindparam("minx"), c.x <= sa.bindparam("maxx"),
+        c.y >= sa.bindparam("miny"), c.y <= sa.bindparam("maxy"))
+
+
+class DuplicateCandidate(NamedTuple):
+    id: int
+    public_id: str
+    category_code: str
+    state: str
+    reported_at: datetime
+    x: float
+    y: float
 
 
 class ConcurrentUpdate(RuntimeError):
@@ -73,13 +89,23 @@ def row_to_case(row: sa.Row) -> Case:
     return Case(**data)
 
 
+def _event_row(event: CaseEvent) -> dict[str, Any]:
+    row = {f.name: getattr(event, f.name) for f in dataclasses.fields(CaseEvent)}
+    for key in ("role", "from_state", "to_state"):
+        if row[key] is not None:
+            row[key] = getattr(row[key], "value", row[key])
+    return row
+
+
 class CaseRepository:
     def __init__(self, conn: Connection):
         self.conn = conn
 
     def add(self, case: Case) -> Case:
         # rows go as parameters, not .values(**row): the statement compiles once and is reused
-        case.id = self.conn.execute(_INSERT_CASE, case_to_row(case)).scalar_one()
+        # unset columns are left out: fewer parameters to bind (the column defaults apply)
+        row = {k: v for k, v in case_to_row(case).items() if v is not None}
+        case.id = self.conn.execute(_INSERT_CASE, row).scalar_one()
         case.public_id = public_id_of(case.id, case.reported_at)
         return case
 
@@ -112,11 +138,10 @@ class CaseRepository:
             raise ConcurrentUpdate(f"case {case.public_id} was changed by someone else")
 
     def add_event(self, event: CaseEvent) -> None:
-        row = {f.name: getattr(event, f.name) for f in dataclasses.fields(CaseEvent)}
-        for key in ("role", "from_state", "to_state"):
-            if row[key] is not None:
-                row[key] = getattr(row[key], "value", row[key])
-        self.conn.execute(_INSERT_EVENT, row)
+        self.add_events([event])
+
+    def add_events(self, events: Sequence[CaseEvent]) -> None:
+        self.conn.execute(_INSERT_EVENT, [_event_row(e) for e in events])
 
     def events(self, case_id: int) -> list[CaseEvent]:
         rows = self.conn.execute(sa.select(t.case_events).where(t.case_events.c.case_id == case_id)
@@ -130,12 +155,14 @@ class CaseRepository:
         return result
 
     def duplicate_candidates(self, category_code: str, bbox: Sequence[float],
-                             since: datetime, states: Iterable[str]) -> list[Case]:
+                             since: datetime, states: Iterable[str]) -> list[DuplicateCandidate]:
+        """Cases of the category in the box since `since`: only what the duplicate rule reads."""
         minx, miny, maxx, maxy = bbox
-        rows = self.conn.execute(_DUPLICATE_CANDIDATES, {
-            "category": category_code, "states": list(states), "since": since,
+        rows = self.conn.execute(_duplicate_query(tuple(sorted(states))), {
+            "category": category_code, "since": since,
             "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy}).all()
-        return [row_to_case(r) for r in rows]
+        return [DuplicateCandidate(r.id, public_id_of(r.id, r.reported_at), r.category_code,
+                                   r.state, _aware(r.reported_at), r.x, r.y) for r in rows]
 
     def children(self, parent_id: int) -> list[Case]:
         rows = self.conn.execute(sa.select(t.cases).where(t.cases.c.parent_id == parent_id)
