@@ -5,7 +5,8 @@ inserts of the same case rows, each on a fresh SQLite file initialised like `gri
 
 Prints cases/s for intake (one transaction per report, and batched through a shared unit of
 work as the bulk import does), for the bare baseline (one transaction per row, and one
-executemany), and the ratios intake/bare (target >= 0.30).
+executemany), for the same writes without intake's logic (case, history, clocks, outbox and
+the duplicate query, one transaction per report), and the ratios intake/bare (target >= 0.30).
 """
 from __future__ import annotations
 
@@ -124,6 +125,51 @@ def run_bare(url: str, rows: list[dict], *, per_row: bool) -> float:
     return elapsed
 
 
+def written_rows(url: str) -> list[tuple[dict, list[dict], list[dict], list[dict]]]:
+    """What intake wrote per case: (case row, its events, clocks, outbox rows)."""
+    engine = make_engine(url)
+    grouped: dict[int, tuple[dict, list, list, list]] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(sa.select(t.cases).order_by(t.cases.c.id)):
+            grouped[r.id] = (dict(r._mapping), [], [], [])
+        for slot, table in ((1, t.case_events), (2, t.case_clocks), (3, t.outbox)):
+            for r in conn.execute(sa.select(table)):
+                row = dict(r._mapping)
+                row.pop("id", None)
+                grouped[row["case_id"]][slot].append(row)
+    engine.dispose()
+    return list(grouped.values())
+
+
+def run_bare_writes(url: str, written) -> float:
+    """The same writes intake makes (duplicate query, case, events, clocks, outbox; one
+    transaction per report) with no logic between them: the floor for these tables."""
+    engine = make_engine(url)
+    c = t.cases.c
+    duplicate_query = sa.select(c.id, c.x, c.y).where(
+        c.category_code == sa.bindparam("cat"), c.reported_at >= sa.bindparam("since"),
+        c.x >= sa.bindparam("x0"), c.x <= sa.bindparam("x1"),
+        c.y >= sa.bindparam("y0"), c.y <= sa.bindparam("y1"))
+    insert_case = sa.insert(t.cases).returning(c.id)
+    begin = time.perf_counter()
+    with engine.connect() as conn:
+        for case, events, clocks, outbox in written:
+            with conn.begin():
+                conn.execute(duplicate_query, {
+                    "cat": case["category_code"], "since": case["reported_at"] - timedelta(hours=72),
+                    "x0": case["x"] - 50, "x1": case["x"] + 50,
+                    "y0": case["y"] - 50, "y1": case["y"] + 50}).all()
+                row = dict(case)
+                row.pop("id")
+                new_id = conn.execute(insert_case, row).scalar_one()
+                for table, rows in ((t.case_events, events), (t.case_clocks, clocks),
+                                    (t.outbox, outbox)):
+                    conn.execute(sa.insert(table), [{**r, "case_id": new_id} for r in rows])
+    elapsed = time.perf_counter() - begin
+    engine.dispose()
+    return elapsed
+
+
 def count_cases(ctx: AppContext) -> int:
     with ctx.uow(read_only=True) as uow:
         return uow.cases.count()
@@ -156,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             profiler.disable()
         assert count_cases(ctx) == n
         rows = case_rows(ctx.config.database.url)
+        written = written_rows(ctx.config.database.url)
         ctx.close()
 
         ctx_b = initialised_context(folder, "intake-batched.db")
@@ -165,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
         t_bare_row = run_bare(fresh_database(folder, "bare-row.db"), rows, per_row=True)
         t_bare_many = run_bare(fresh_database(folder, "bare-many.db"), rows, per_row=False)
+        t_writes = run_bare_writes(fresh_database(folder, "bare-writes.db"), written)
 
     rate = lambda seconds: n / seconds  # noqa: E731
     print(f"reports: {n} (seed {args.seed}), SQLite file databases, batch {args.batch}")
@@ -175,11 +223,16 @@ def main(argv: list[str] | None = None) -> int:
           f"({t_bare_row:.2f} s)")
     print(f"bare executemany  (1 tx):              {rate(t_bare_many):10.0f} cases/s  "
           f"({t_bare_many:.2f} s)")
+    print(f"bare writes       (same rows in 4 tables + duplicate query, 1 tx/report): "
+          f"{rate(t_writes):.0f} cases/s  ({t_writes:.2f} s)")
     ratio_call = t_bare_row / t_call
     ratio_batch = t_bare_many / t_batch
     print(f"ratio intake/bare, per call vs 1 tx/row:     {ratio_call:.2f}  "
           f"({'meets' if ratio_call >= 0.30 else 'below'} target 0.30)")
     print(f"ratio intake/bare, batched vs executemany:   {ratio_batch:.2f}")
+    print(f"ratio bare writes/bare insert (the ceiling for intake on this schema): "
+          f"{t_bare_row / t_writes:.2f}")
+    print(f"ratio intake/bare writes (intake's own overhead): {t_writes / t_call:.2f}")
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     return 0
