@@ -16,7 +16,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def test_migrations_match_the_table_definitions(engine):
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
     assert diff == []
@@ -26,7 +26,37 @@ def test_upgrade_is_idempotent(db_url):
     upgrade_database(db_url)
     upgrade_database(db_url)
     engine = make_engine(db_url)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
+    engine.dispose()
+
+
+def test_upgrading_a_0001_database_swaps_the_duplicate_index_and_keeps_cases(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade_database(url, "0001")
+    engine = make_engine(url)
+    row = {"version": 1, "channel": "inspector", "reporter": "", "description": "old",
+           "photos": [], "reported_at": datetime(2026, 11, 2, 9, tzinfo=SH),
+           "declared_crs": "wgs84", "lon": 121.48, "lat": 31.23, "x": 1.0, "y": 2.0,
+           "locate_status": "inside", "category_code": "C0101", "urgency": "normal",
+           "routing": {}, "state": "filed", "returns": 0, "reworks": 0, "extensions": 0,
+           "extension_pending": False, "overdue_excluded": False, "supervising_level": 0}
+    with engine.begin() as conn:
+        conn.execute(t.cases.insert(), row)
+    assert "ix_cases_dup" in {i["name"] for i in sa.inspect(engine).get_indexes("cases")}
+    engine.dispose()
+
+    upgrade_database(url)
+    engine = make_engine(url)
+    indexes = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("cases")}
+    assert "ix_cases_dup" not in indexes
+    assert indexes["ix_cases_dup_window"] == ["category_code", "reported_at", "x", "y", "state"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(t.cases.c.description)).scalars().all() == ["old"]
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM cases WHERE category_code = 'C0101' "
+            "AND reported_at >= '2026-11-01' AND x BETWEEN 0 AND 5 AND y BETWEEN 0 AND 5 "
+            "AND state IN ('filed', 'reported')").all()
+    assert "ix_cases_dup_window" in " ".join(str(r[-1]) for r in plan)
     engine.dispose()
 
 

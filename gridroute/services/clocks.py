@@ -11,10 +11,11 @@ from gridroute.cases.model import Case
 from gridroute.sla.clock import PHASES, Limit, PhaseClock
 from gridroute.sla.lights import EscalationPolicy, next_due
 from gridroute.store import tables as t
+from gridroute.store.prepared import PreparedInsert
 from gridroute.store.repository import UnitOfWork
 
 ALL_PHASES = "*"
-_INSERT_CLOCK = t.case_clocks.insert()
+_INSERT_CLOCK = PreparedInsert(t.case_clocks)  # run at driver level: intake's hot path
 
 
 def escalation_policy(ctx) -> EscalationPolicy:
@@ -80,7 +81,7 @@ def save_clock(ctx, uow: UnitOfWork, case_id: int, clock: PhaseClock, *, run: in
                                                  c.phase == sa.bindparam("key_phase")),
                     {"key_case_id": case_id, "key_phase": clock.phase, **values})
     else:
-        uow.execute(_INSERT_CLOCK, {"case_id": case_id, "phase": clock.phase, **values})
+        _INSERT_CLOCK.one(uow.conn, {"case_id": case_id, "phase": clock.phase, **values})
 
 
 def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime, *,

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from gridroute.cases.model import Case, CaseEvent
 from gridroute.store import tables as t
 from gridroute.store.db import READ_ONLY
+from gridroute.store.prepared import PreparedInsert, PreparedSelect
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -22,22 +23,23 @@ _CASE_FIELDS = [f.name for f in dataclasses.fields(Case)]
 _CASE_COLUMNS = set(t.cases.c.keys())
 
 
-_INSERT_CASE = t.cases.insert().returning(t.cases.c.id)
-_INSERT_EVENT = t.case_events.insert()
-_INSERT_OUTBOX = t.outbox.insert()
+# Intake's writes and its duplicate query run at driver level (see store/prepared.py).
+_INSERT_CASE = PreparedInsert(t.cases, exclude=("id",), returning="id")
+_INSERT_EVENT = PreparedInsert(t.case_events, exclude=("id",))
+_INSERT_OUTBOX = PreparedInsert(t.outbox, exclude=("id",))
 
 
 @functools.lru_cache(maxsize=8)
-def _duplicate_query(states: tuple[str, ...]):
+def _duplicate_query(states: tuple[str, ...]) -> PreparedSelect:
     """Built once per state set with bound parameters: intake runs it for every report. The
     states are literals so the SQL text never changes (an expanding IN would be re-rendered)."""
     c = t.cases.c
-    return sa.select(c.id, c.category_code, c.state, c.reported_at, c.x, c.y).where(
+    return PreparedSelect(sa.select(c.id, c.category_code, c.state, c.reported_at, c.x, c.y).where(
         c.category_code == sa.bindparam("category"),
         c.state.in_([sa.literal_column(f"'{s}'") for s in states]),
         c.reported_at >= sa.bindparam("since"),
         c.x >= sa.bindparam("minx"), c.x <= sa.bindparam("maxx"),
-        c.y >= sa.bindparam("miny"), c.y <= sa.bindparam("maxy"))
+        c.y >= sa.bindparam("miny"), c.y <= sa.bindparam("maxy")))
 
 
 class DuplicateCandidate(NamedTuple):
@@ -102,10 +104,7 @@ class CaseRepository:
         self.conn = conn
 
     def add(self, case: Case) -> Case:
-        # rows go as parameters, not .values(**row): the statement compiles once and is reused
-        # unset columns are left out: fewer parameters to bind (the column defaults apply)
-        row = {k: v for k, v in case_to_row(case).items() if v is not None}
-        case.id = self.conn.execute(_INSERT_CASE, row).scalar_one()
+        case.id = _INSERT_CASE.one(self.conn, case_to_row(case))
         case.public_id = public_id_of(case.id, case.reported_at)
         return case
 
@@ -141,7 +140,7 @@ class CaseRepository:
         self.add_events([event])
 
     def add_events(self, events: Sequence[CaseEvent]) -> None:
-        self.conn.execute(_INSERT_EVENT, [_event_row(e) for e in events])
+        _INSERT_EVENT.many(self.conn, [_event_row(e) for e in events])
 
     def events(self, case_id: int) -> list[CaseEvent]:
         rows = self.conn.execute(sa.select(t.case_events).where(t.case_events.c.case_id == case_id)
@@ -158,11 +157,11 @@ class CaseRepository:
                              since: datetime, states: Iterable[str]) -> list[DuplicateCandidate]:
         """Cases of the category in the box since `since`: only what the duplicate rule reads."""
         minx, miny, maxx, maxy = bbox
-        rows = self.conn.execute(_duplicate_query(tuple(sorted(states))), {
+        rows = _duplicate_query(tuple(sorted(states))).all(self.conn, {
             "category": category_code, "since": since,
-            "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy}).all()
-        return [DuplicateCandidate(r.id, public_id_of(r.id, r.reported_at), r.category_code,
-                                   r.state, _aware(r.reported_at), r.x, r.y) for r in rows]
+            "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy})
+        return [DuplicateCandidate(id_, public_id_of(id_, at), category, state, _aware(at), x, y)
+                for id_, category, state, at, x, y in rows]
 
     def children(self, parent_id: int) -> list[Case]:
         rows = self.conn.execute(sa.select(t.cases).where(t.cases.c.parent_id == parent_id)
@@ -186,7 +185,7 @@ class OutboxRepository:
 
     def add(self, *, topic: str, case_id: int | None, recipient: str, channel: str,
             payload: dict[str, Any], at: datetime) -> None:
-        self.conn.execute(_INSERT_OUTBOX, {
+        _INSERT_OUTBOX.one(self.conn, {
             "created_at": at, "topic": topic, "case_id": case_id, "recipient": recipient,
             "channel": channel, "payload": payload, "status": "pending", "attempts": 0,
             "next_attempt_at": at})

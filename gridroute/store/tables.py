@@ -170,7 +170,9 @@ cases = Table(
     Column("resolved_at", TS),
     Column("checked_at", TS),
     Column("closed_at", TS),
-    Index("ix_cases_dup", "category_code", "state", "reported_at"),
+    # Duplicate search (intake, every report): category and time window seek the range, and
+    # x, y and state are read from the index itself, so no table row is visited per candidate.
+    Index("ix_cases_dup_window", "category_code", "reported_at", "x", "y", "state"),
 )
 
 case_events = Table(
