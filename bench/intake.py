@@ -1,12 +1,16 @@
 """Intake throughput: N synthetic reports through `submit_report` versus bare SQLAlchemy Core
-inserts of the same case rows, each on a fresh SQLite file initialised like `gridroute init`.
+inserts of the same case rows, each on its own SQLite file initialised like `gridroute init`.
 
-    .venv/bin/python bench/intake.py --n 10000 [--batch 200] [--profile]
+    .venv/bin/python bench/intake.py --n 10000 [--batch 200] [--rounds 10] [--profile]
 
-Prints cases/s for intake (one transaction per report, and batched through a shared unit of
-work as the bulk import does), for the bare baseline (one transaction per row, and one
-executemany), for the same writes without intake's logic (case, history, clocks, outbox and
-the duplicate query, one transaction per report), and the ratios intake/bare (target >= 0.30).
+Runs, interleaved in rounds so that a noisy machine slows them alike:
+  intake per call   submit_report, one transaction per report (API, pages, CLI)
+  bare insert       the case rows intake wrote, one Core insert and transaction per row
+  intake batched    submit_report through a shared unit of work, `batch` per transaction
+                    (as `gridroute import cases` does)
+  bare executemany  the case rows, one executemany and transaction per `batch` rows
+  bare same writes  every row intake wrote (case, history, clock, outbox), 1 tx per report
+Prints cases/s for each and the ratios; the target is intake per call >= 0.30 of bare insert.
 """
 from __future__ import annotations
 
@@ -95,79 +99,75 @@ def run_intake_batched(ctx: AppContext, reports: list[ReportInput], batch: int) 
     return time.perf_counter() - begin
 
 
-def case_rows(url: str) -> list[dict]:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(sa.select(t.cases).order_by(t.cases.c.id))]
-    engine.dispose()
-    for row in rows:
-        row.pop("id")
-    return rows
-
-
-def run_bare(url: str, rows: list[dict], *, per_row: bool) -> float:
-    engine = make_engine(url)
-    insert = sa.insert(t.cases)
-    begin = time.perf_counter()
-    if per_row:
-        with engine.connect() as conn:
-            for row in rows:
-                with conn.begin():
-                    conn.execute(insert, [row])
-    else:
-        with engine.begin() as conn:
-            conn.execute(insert, rows)
-    elapsed = time.perf_counter() - begin
-    with engine.connect() as conn:
-        stored = conn.execute(sa.select(sa.func.count()).select_from(t.cases)).scalar_one()
-    engine.dispose()
-    assert stored == len(rows), (stored, len(rows))
-    return elapsed
-
-
 def written_rows(url: str) -> list[tuple[dict, list[dict], list[dict], list[dict]]]:
-    """What intake wrote per case: (case row, its events, clocks, outbox rows)."""
+    """What intake wrote per case, in case order: (case row, its events, clocks, outbox rows)."""
     engine = make_engine(url)
     grouped: dict[int, tuple[dict, list, list, list]] = {}
     with engine.connect() as conn:
         for r in conn.execute(sa.select(t.cases).order_by(t.cases.c.id)):
-            grouped[r.id] = (dict(r._mapping), [], [], [])
+            row = dict(r._mapping)
+            grouped[row.pop("id")] = (row, [], [], [])
         for slot, table in ((1, t.case_events), (2, t.case_clocks), (3, t.outbox)):
             for r in conn.execute(sa.select(table)):
                 row = dict(r._mapping)
                 row.pop("id", None)
-                grouped[row["case_id"]][slot].append(row)
+                grouped[row.pop("case_id")][slot].append(row)
     engine.dispose()
     return list(grouped.values())
 
 
-def run_bare_writes(url: str, written) -> float:
-    """The same writes intake makes (duplicate query, case, events, clocks, outbox; one
-    transaction per report) with no logic between them: the floor for these tables."""
-    engine = make_engine(url)
-    c = t.cases.c
-    duplicate_query = sa.select(c.id, c.x, c.y).where(
-        c.category_code == sa.bindparam("cat"), c.reported_at >= sa.bindparam("since"),
-        c.x >= sa.bindparam("x0"), c.x <= sa.bindparam("x1"),
-        c.y >= sa.bindparam("y0"), c.y <= sa.bindparam("y1"))
-    insert_case = sa.insert(t.cases).returning(c.id)
-    begin = time.perf_counter()
-    with engine.connect() as conn:
-        for case, events, clocks, outbox in written:
-            with conn.begin():
-                conn.execute(duplicate_query, {
-                    "cat": case["category_code"], "since": case["reported_at"] - timedelta(hours=72),
-                    "x0": case["x"] - 50, "x1": case["x"] + 50,
-                    "y0": case["y"] - 50, "y1": case["y"] + 50}).all()
-                row = dict(case)
-                row.pop("id")
-                new_id = conn.execute(insert_case, row).scalar_one()
-                for table, rows in ((t.case_events, events), (t.case_clocks, clocks),
-                                    (t.outbox, outbox)):
-                    conn.execute(sa.insert(table), [{**r, "case_id": new_id} for r in rows])
-    elapsed = time.perf_counter() - begin
-    engine.dispose()
-    return elapsed
+class Bare:
+    """Bare SQLAlchemy Core inserts of the rows intake wrote, into their own database."""
+
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+        self.insert_case = sa.insert(t.cases)
+
+    def per_row(self, written) -> float:
+        """The case row only, one transaction per row on a connection held throughout."""
+        with self.engine.connect() as conn:
+            begin = time.perf_counter()
+            for case, *_ in written:
+                with conn.begin():
+                    conn.execute(self.insert_case, case)
+            return time.perf_counter() - begin
+
+    def per_row_pooled(self, written) -> float:
+        """The case row only, `with engine.begin()` per row: a pooled connection per
+        transaction, as intake's unit of work (and any request handler) takes one."""
+        engine, insert = self.engine, self.insert_case
+        begin = time.perf_counter()
+        for case, *_ in written:
+            with engine.begin() as conn:
+                conn.execute(insert, case)
+        return time.perf_counter() - begin
+
+    def batched(self, written, batch: int) -> float:
+        """The case rows with one executemany per `batch` rows, one transaction each."""
+        with self.engine.connect() as conn:
+            begin = time.perf_counter()
+            for start in range(0, len(written), batch):
+                with conn.begin():
+                    conn.execute(self.insert_case, [w[0] for w in written[start:start + batch]])
+            return time.perf_counter() - begin
+
+    def same_writes(self, written) -> float:
+        """Every row intake wrote (case, history, clocks, outbox), one transaction per report,
+        no logic and no duplicate query: the insert work intake cannot avoid on this schema."""
+        insert_case = sa.insert(t.cases).returning(t.cases.c.id)
+        with self.engine.connect() as conn:
+            begin = time.perf_counter()
+            for case, events, clocks, outbox in written:
+                with conn.begin():
+                    new_id = conn.execute(insert_case, case).scalar_one()
+                    for table, rows in ((t.case_events, events), (t.case_clocks, clocks),
+                                        (t.outbox, outbox)):
+                        conn.execute(sa.insert(table), [{**r, "case_id": new_id} for r in rows])
+            return time.perf_counter() - begin
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(t.cases)).scalar_one()
 
 
 def count_cases(ctx: AppContext) -> int:
@@ -179,62 +179,101 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="number of reports")
     parser.add_argument("--batch", type=int, default=200, help="reports per shared unit of work")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="interleaved rounds (each run gets n/rounds reports per round)")
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--profile", action="store_true",
-                        help="profile the per-call intake run and print the top functions")
+                        help="profile the per-call intake runs and print the top functions")
     args = parser.parse_args(argv)
-    n = args.n
+    n, batch = args.n, args.batch
 
     with tempfile.TemporaryDirectory(prefix="gridroute-bench-") as tmp:
         folder = Path(tmp)
-        ctx = initialised_context(folder, "intake.db")
-        reports = synthetic_reports(ctx, n, args.seed)
-        submit_report(ctx, reports[0])  # warm caches (locator, reference data, rules)
-        ctx.close()
-        ctx = initialised_context(folder, "intake-fresh.db")
-        active_grid(ctx), reference_data(ctx), ctx.rules.current()
+        # Untimed pass: the reports, and the rows intake writes for them (the bare baselines
+        # insert exactly these rows).
+        probe = initialised_context(folder, "probe.db")
+        reports = synthetic_reports(probe, n, args.seed)
+        run_intake_batched(probe, reports, batch)
+        written = written_rows(probe.config.database.url)
+        probe.close()
+        assert len(written) == n
+
+        per_call = initialised_context(folder, "intake-call.db")
+        batched = initialised_context(folder, "intake-batched.db")
+        for c in (per_call, batched):
+            active_grid(c), reference_data(c), c.rules.current()  # warm caches
+        bare_row = Bare(fresh_database(folder, "bare-row.db"))
+        bare_held = Bare(fresh_database(folder, "bare-row-held.db"))
+        bare_batch = Bare(fresh_database(folder, "bare-batch.db"))
+        bare_same = Bare(fresh_database(folder, "bare-same.db"))
 
         profiler = cProfile.Profile() if args.profile else None
-        if profiler:
-            profiler.enable()
-        t_call = run_intake_per_call(ctx, reports)
-        if profiler:
-            profiler.disable()
-        assert count_cases(ctx) == n
-        rows = case_rows(ctx.config.database.url)
-        written = written_rows(ctx.config.database.url)
-        ctx.close()
 
-        ctx_b = initialised_context(folder, "intake-batched.db")
-        t_batch = run_intake_batched(ctx_b, reports, args.batch)
-        assert count_cases(ctx_b) == n
-        ctx_b.close()
+        def intake_call(lo, hi):
+            if profiler:
+                profiler.enable()
+            try:
+                return run_intake_per_call(per_call, reports[lo:hi])
+            finally:
+                if profiler:
+                    profiler.disable()
 
-        t_bare_row = run_bare(fresh_database(folder, "bare-row.db"), rows, per_row=True)
-        t_bare_many = run_bare(fresh_database(folder, "bare-many.db"), rows, per_row=False)
-        t_writes = run_bare_writes(fresh_database(folder, "bare-writes.db"), written)
+        runs = {
+            "intake_call": intake_call,
+            "bare_row": lambda lo, hi: bare_row.per_row_pooled(written[lo:hi]),
+            "bare_row_held": lambda lo, hi: bare_held.per_row(written[lo:hi]),
+            "intake_batch": lambda lo, hi: run_intake_batched(batched, reports[lo:hi], batch),
+            "bare_batch": lambda lo, hi: bare_batch.batched(written[lo:hi], batch),
+            "bare_same": lambda lo, hi: bare_same.same_writes(written[lo:hi]),
+        }
+        names = list(runs)
+        totals = dict.fromkeys(names, 0.0)
+        round_ratios = []
+        bounds = [round(i * n / args.rounds) for i in range(args.rounds + 1)]
+        for r in range(args.rounds):
+            lo, hi = bounds[r], bounds[r + 1]
+            # rotate the order each round so drift on a noisy machine hits every run alike
+            elapsed = {}
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                elapsed[name] = runs[name](lo, hi)
+                totals[name] += elapsed[name]
+            round_ratios.append((elapsed["bare_row"] / elapsed["intake_call"],
+                                 elapsed["bare_row_held"] / elapsed["intake_call"]))
 
-    rate = lambda seconds: n / seconds  # noqa: E731
-    print(f"reports: {n} (seed {args.seed}), SQLite file databases, batch {args.batch}")
-    print(f"intake per call   (1 tx/report):       {rate(t_call):10.0f} cases/s  ({t_call:.2f} s)")
-    print(f"intake batched    ({args.batch} reports/tx):    {rate(t_batch):10.0f} cases/s  "
-          f"({t_batch:.2f} s)")
-    print(f"bare insert       (1 tx/row):          {rate(t_bare_row):10.0f} cases/s  "
-          f"({t_bare_row:.2f} s)")
-    print(f"bare executemany  (1 tx):              {rate(t_bare_many):10.0f} cases/s  "
-          f"({t_bare_many:.2f} s)")
-    print(f"bare writes       (same rows in 4 tables + duplicate query, 1 tx/report): "
-          f"{rate(t_writes):.0f} cases/s  ({t_writes:.2f} s)")
-    ratio_call = t_bare_row / t_call
-    ratio_batch = t_bare_many / t_batch
-    print(f"ratio intake/bare, per call vs 1 tx/row:     {ratio_call:.2f}  "
-          f"({'meets' if ratio_call >= 0.30 else 'below'} target 0.30)")
-    print(f"ratio intake/bare, batched vs executemany:   {ratio_batch:.2f}")
-    print(f"ratio bare writes/bare insert (the ceiling for intake on this schema): "
-          f"{t_bare_row / t_writes:.2f}")
-    print(f"ratio intake/bare writes (intake's own overhead): {t_writes / t_call:.2f}")
+        assert count_cases(per_call) == n and count_cases(batched) == n
+        assert all(b.count() == n for b in (bare_row, bare_held, bare_batch, bare_same))
+        for c in (per_call, batched):
+            c.close()
+        for b in (bare_row, bare_held, bare_batch, bare_same):
+            b.engine.dispose()
+
+    rate = {name: n / seconds for name, seconds in totals.items()}
+    print(f"reports: {n} (seed {args.seed}), SQLite file databases, {args.rounds} interleaved "
+          f"rounds, batch {batch}")
+    print(f"intake per call    (1 tx/report):                 {rate['intake_call']:8.0f} cases/s")
+    print(f"bare insert        (1 tx/row, engine.begin() each): {rate['bare_row']:8.0f} cases/s")
+    print(f"bare insert        (1 tx/row, one held connection): {rate['bare_row_held']:8.0f} cases/s")
+    print(f"intake batched     ({batch} reports/tx):              {rate['intake_batch']:8.0f} cases/s")
+    print(f"bare executemany   ({batch} rows/tx):                 {rate['bare_batch']:8.0f} cases/s")
+    print(f"bare same writes   (case+history+clock+outbox, 1 tx/report): "
+          f"{rate['bare_same']:.0f} cases/s")
+
+    def spread(k):
+        ordered = sorted(r[k] for r in round_ratios)
+        return (f"rounds min {ordered[0]:.2f} median {ordered[len(ordered) // 2]:.2f} "
+                f"max {ordered[-1]:.2f}")
+
+    ratio = totals["bare_row"] / totals["intake_call"]
+    held = totals["bare_row_held"] / totals["intake_call"]
+    print(f"ratio intake/bare insert, 1 tx each (engine.begin()): {ratio:.2f}  ({spread(0)}); "
+          f"target >= 0.30: {'met' if ratio >= 0.30 else 'NOT met'}")
+    print(f"ratio intake/bare insert, held connection:           {held:.2f}  ({spread(1)})")
+    print(f"ratio intake/bare insert, batched:                   "
+          f"{totals['bare_batch'] / totals['intake_batch']:.2f}")
+    print(f"ratio intake/bare same writes, 1 tx:                 "
+          f"{totals['bare_same'] / totals['intake_call']:.2f}")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     return 0
 
 

@@ -106,7 +106,13 @@ def normalize_crs(name: str | int) -> str:
     """
     if isinstance(name, bool) or not isinstance(name, (str, int, np.integer)):
         raise UnknownCRSError(name)
-    text = str(name).strip().lower()
+    return _normalize_text(str(name))
+
+
+@functools.lru_cache(maxsize=256)
+def _normalize_text(name: str) -> str:
+    """Cached: intake normalises the same few names for every report (failures not cached)."""
+    text = name.strip().lower()
     squeezed = re.sub(r"[\s_\-]", "", text)
     if squeezed in _WGS84_ALIASES:
         return "wgs84"

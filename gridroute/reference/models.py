@@ -5,6 +5,7 @@ All records are frozen dataclasses; loaders in `gridroute.reference.loaders` bui
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from gridroute.sla.clock import Limit
@@ -111,5 +112,12 @@ class ReferenceData:
 
     def standards_for(self, category_code: str) -> list[Standard]:
         """Standards rows of one 小类 in `seq` order."""
-        return sorted((s for s in self.standards.values() if s.category_code == category_code),
-                      key=lambda s: s.seq)
+        return list(self._standards_by_category.get(category_code, ()))
+
+    @functools.cached_property
+    def _standards_by_category(self) -> dict[str, tuple[Standard, ...]]:
+        # built on first use: intake asks for every report
+        grouped: dict[str, list[Standard]] = {}
+        for standard in self.standards.values():
+            grouped.setdefault(standard.category_code, []).append(standard)
+        return {code: tuple(sorted(rows, key=lambda s: s.seq)) for code, rows in grouped.items()}

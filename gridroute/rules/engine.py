@@ -191,11 +191,10 @@ def decide(ruleset: RuleSet, ctx: RoutingContext, *, units: Mapping[str, Unit]) 
     be resolved to an existing unit, the street grid centre takes the case (fallback=True,
     never filed automatically)."""
     hash_note = f"Rules sha256 {ruleset.short_hash} ({ruleset.source})."
-    # Most rules name categories: a rule whose category cannot match is skipped before
-    # match_rule builds its explanation (intake routes every report through here).
-    outcome = next((m for m in (match_rule(r, ctx) for r in ruleset.rules
-                                if r.when.category is None
-                                or _first(r.when.category, ctx.category_code) is not None)
+    # Rules whose category cannot match are skipped before match_rule builds explanations
+    # (intake routes every report through here).
+    outcome = next((m for m in (match_rule(r, ctx)
+                                for r in ruleset.candidates(ctx.category_code))
                     if m.matched), None)
     if outcome is None:
         unit_code, why = territorial_unit(ctx, units)

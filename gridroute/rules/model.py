@@ -98,5 +98,17 @@ class RuleSet:
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
+    def candidates(self, category_code: str | None) -> tuple[Rule, ...]:
+        """The rules, in order, whose category condition can match `category_code` (rules
+        without one included). Cached per category: routing runs for every report and most
+        rules name categories."""
+        cache = self.__dict__.setdefault("_candidates", {})
+        found = cache.get(category_code)
+        if found is None:
+            found = cache[category_code] = tuple(
+                r for r in self.rules if r.when.category is None
+                or any(pattern_matches(p, category_code) for p in r.when.category))
+        return found
+
     def __len__(self) -> int:
         return len(self.rules)

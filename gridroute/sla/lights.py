@@ -8,6 +8,7 @@ the levels unit → street centre → district centre → city centre (督办 le
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as _dt
 from decimal import Decimal
 from typing import Iterator
@@ -75,6 +76,7 @@ def light(clock: PhaseClock, now: _dt.datetime, cal: WorkingCalendar, yellow_sha
     return "green"
 
 
+@functools.lru_cache(maxsize=1024)  # few distinct limits × shares; exact Decimal maths is slow
 def _scaled_us(allotted_us: int, factor: float | Decimal) -> int:
     return int((Decimal(allotted_us) * Decimal(str(factor))).to_integral_value())
 

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 READ_ONLY = {"gridroute_read_only": True}
 
@@ -48,10 +49,15 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        if conn.get_execution_options().get("gridroute_read_only"):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        statement = ("BEGIN" if conn.get_execution_options().get("gridroute_read_only")
+                     else "BEGIN IMMEDIATE")
+        # straight to the driver (every unit of work starts here); errors such as a lock
+        # wait running out are re-raised as SQLAlchemy's, as exec_driver_sql would
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            conn.connection.dbapi_connection.execute(statement)
+        except dbapi.Error as exc:
+            raise DBAPIError.instance(statement, (), exc, dbapi.Error) from exc
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -26,8 +26,9 @@ Processor = Callable[[Any], Any]
 class _Compiled:
     sql: str
     positional: bool
-    # one slot per bind in SQL order: (name, value to use for None, bind processor)
-    slots: tuple[tuple[str, Any, Processor | None], ...]
+    names: tuple[str, ...]                      # bind names in SQL order
+    defaults: tuple[tuple[int, Any], ...]       # (position, processed value used for None)
+    processors: tuple[tuple[int, Processor], ...]  # (position, bind processor)
 
 
 def _bind_processor(type_: sa.types.TypeEngine, dialect: Dialect) -> Processor | None:
@@ -56,18 +57,17 @@ class _Prepared:
 
     @staticmethod
     def _params(c: _Compiled, values: Mapping[str, Any]) -> Any:
-        get = values.get
-        bound = []
-        for name, default, processor in c.slots:
-            value = get(name)
-            if value is None:
-                value = default
-            elif processor is not None:
-                value = processor(value)
-            bound.append(value)
+        bound = list(map(values.get, c.names))
+        for i, processor in c.processors:
+            value = bound[i]
+            if value is not None:
+                bound[i] = processor(value)
+        for i, default in c.defaults:  # defaults were processed once, when compiled
+            if bound[i] is None:
+                bound[i] = default
         if c.positional:
             return tuple(bound)
-        return {slot[0]: value for slot, value in zip(c.slots, bound)}
+        return dict(zip(c.names, bound))
 
     @staticmethod
     def _cursor(conn: Connection, c: _Compiled, params: Any, *, many: bool = False):
@@ -95,16 +95,18 @@ def _compile_text(statement, dialect: Dialect, column_keys=None):
     return compiled, order
 
 
-def _slots(order, types: Mapping[str, sa.types.TypeEngine], defaults: Mapping[str, Any],
-           dialect: Dialect) -> tuple[tuple[str, Any, Processor | None], ...]:
-    slots = []
-    for name in order:
+def _compiled(compiled, order, types: Mapping[str, sa.types.TypeEngine],
+              defaults: Mapping[str, Any], dialect: Dialect) -> _Compiled:
+    processors, filled = [], []
+    for i, name in enumerate(order):
         processor = _bind_processor(types[name], dialect)
+        if processor is not None:
+            processors.append((i, processor))
         default = defaults.get(name)
-        if default is not None and processor is not None:
-            default = processor(default)  # defaults are constants: process them once
-        slots.append((name, default, processor))
-    return tuple(slots)
+        if default is not None:
+            filled.append((i, processor(default) if processor is not None else default))
+    return _Compiled(compiled.string, bool(compiled.positional), tuple(order), tuple(filled),
+                     tuple(processors))
 
 
 class PreparedInsert(_Prepared):
@@ -131,8 +133,8 @@ class PreparedInsert(_Prepared):
         cols = self.table.c
         defaults = {k: cols[k].default.arg for k in self.columns
                     if cols[k].default is not None and cols[k].default.is_scalar}
-        return _Compiled(compiled.string, bool(compiled.positional),
-                         _slots(order, {k: cols[k].type for k in self.columns}, defaults, dialect))
+        return _compiled(compiled, order, {k: cols[k].type for k in self.columns}, defaults,
+                         dialect)
 
     def one(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Insert one row; returns the RETURNING value when one was asked for."""
@@ -169,8 +171,7 @@ class PreparedSelect(_Prepared):
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled, order = _compile_text(self.statement, dialect)
         types = {name: compiled.binds[name].type for name in order}
-        return _Compiled(compiled.string, bool(compiled.positional),
-                         _slots(order, types, {}, dialect))
+        return _compiled(compiled, order, types, {}, dialect)
 
     def _readers(self, conn: Connection, description) -> tuple[Processor | None, ...]:
         key = f"{conn.dialect.name}+{conn.dialect.driver}"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import re
 from datetime import datetime
+from enum import Enum
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
@@ -73,12 +75,18 @@ def public_id_of(case_id: int, reported_at: datetime | None) -> str:
     return f"GR-{day}-{case_id:06d}"
 
 
+_ROW_FIELDS = tuple(name for name in _CASE_FIELDS if name in _CASE_COLUMNS and name != "id")
+
+
+_ROW_VALUES = operator.attrgetter(*_ROW_FIELDS)
+
+
 def case_to_row(case: Case) -> dict[str, Any]:
-    row = {}
-    for name in _CASE_FIELDS:
-        if name in _CASE_COLUMNS and name != "id":
-            value = getattr(case, name)
-            row[name] = value.value if hasattr(value, "value") else value
+    row = dict(zip(_ROW_FIELDS, _ROW_VALUES(case)))
+    for name in ("channel", "state", "previous_state"):  # the enum-valued fields
+        value = row[name]
+        if isinstance(value, Enum):
+            row[name] = value.value
     return row
 
 
