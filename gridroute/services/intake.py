@@ -14,9 +14,12 @@ from gridroute.cases.duplicates import DuplicatePolicy, candidate_bbox, find_dup
 from gridroute.cases.model import DUPLICATE_CANDIDATE_STATES, Case, Channel, State
 from gridroute.grids.coords import (COMMON_CRS, UnknownCRSError, convert_point, normalize_crs,
                                     to_working)
+from gridroute.rules.engine import RoutingContext, decide
 from gridroute.services.clocks import apply_clock_effects
 from gridroute.services.context import AppContext
 from gridroute.services.errors import ServiceError
+from gridroute.services.grids import active_grid
+from gridroute.services.reference import component_index, reference_data
 from gridroute.store.repository import UnitOfWork
 
 MAX_DESCRIPTION = 4000
@@ -85,8 +88,6 @@ def validate_report(ctx: AppContext, report: ReportInput) -> tuple[Channel, str,
     except ValueError:
         raise ServiceError(f"unknown channel {report.channel!r}; expected one of "
                            f"{', '.join(c.value for c in Channel)}", field="channel") from None
-    from gridroute.services.reference import reference_data
-
     if not report.category_code:
         raise ServiceError("is required", field="category")
     if report.category_code not in reference_data(ctx).categories:
@@ -111,8 +112,6 @@ def validate_report(ctx: AppContext, report: ReportInput) -> tuple[Channel, str,
 
 def prepare(ctx: AppContext, report: ReportInput) -> _Prepared:
     """Validation, conversion and location: the work that needs no write lock."""
-    from gridroute.services.grids import active_grid
-
     channel, crs, lon, lat = validate_report(ctx, report)
     grid = active_grid(ctx)
     if grid is None:
@@ -150,8 +149,6 @@ def _outside_message(ctx, grid, lon: float, lat: float, crs: str) -> str:
 
 def duplicate_policy(ctx: AppContext) -> DuplicatePolicy:
     """Radius and window per category (cached with the reference data it is built from)."""
-    from gridroute.services.reference import reference_data
-
     cached = ctx._reference_cache.get("duplicate_policy")
     if cached is not None:
         return cached
@@ -169,10 +166,6 @@ def duplicate_policy(ctx: AppContext) -> DuplicatePolicy:
 
 def route(ctx: AppContext, case: Case, at: datetime, grid=None):
     """Ask the rule engine who owns the case (属地兜底 when no rule matches)."""
-    from gridroute.rules.engine import RoutingContext, decide
-    from gridroute.services.grids import active_grid
-    from gridroute.services.reference import component_index, reference_data
-
     grid = grid if grid is not None else active_grid(ctx)
     components = component_index(ctx)
     routing_ctx = RoutingContext(
@@ -191,8 +184,6 @@ def choose_standard(ctx: AppContext, category_code: str, urgency: str,
                     override: str | None) -> str | None:
     """The standards row: the rule's override, else the first row of the case's urgency, else
     the category's first row."""
-    from gridroute.services.reference import reference_data
-
     rows = reference_data(ctx).standards_for(category_code)
     if override:
         return override

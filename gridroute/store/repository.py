@@ -99,8 +99,12 @@ def row_to_case(row: sa.Row) -> Case:
     return Case(**data)
 
 
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(CaseEvent))
+_EVENT_VALUES = operator.attrgetter(*_EVENT_FIELDS)
+
+
 def _event_row(event: CaseEvent) -> dict[str, Any]:
-    row = {f.name: getattr(event, f.name) for f in dataclasses.fields(CaseEvent)}
+    row = dict(zip(_EVENT_FIELDS, _EVENT_VALUES(event)))
     for key in ("role", "from_state", "to_state"):
         if row[key] is not None:
             row[key] = getattr(row[key], "value", row[key])
