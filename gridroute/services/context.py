@@ -59,6 +59,11 @@ class AppContext:
     def invalidate_caches(self) -> None:
         with self._lock:
             self._grid_cache.clear()
+            self.invalidate_reference()
+
+    def invalidate_reference(self) -> None:
+        """Forget the reference data and everything built from it."""
+        with self._lock:
             self._reference_cache.clear()
             # the rules holder checks unit/category codes against the reference data
             self.__dict__.pop("rules", None)

@@ -2,6 +2,7 @@
 holder; the nearest-component lookup the rule engine asks for."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,10 @@ from gridroute.reference.models import Category, Component, ReferenceData, Stand
 from gridroute.services.context import AppContext
 from gridroute.sla.clock import Limit
 from gridroute.store import tables as t
+
+RECHECK_S = 2.0
+"""How long a process trusts its cached reference data before asking the database whether
+another process stored new data (one single-row read)."""
 
 
 def load_reference_files(ctx: AppContext) -> ReferenceData:
@@ -43,6 +48,7 @@ def store_reference(ctx: AppContext, data: ReferenceData, *, replace_components:
             uow.execute(t.standards.insert(), [_standard_row(s) for s in data.standards.values()])
         if data.units:
             uow.execute(t.units.insert(), [_unit_row(u) for u in data.units.values()])
+        _bump_revision(uow, ctx.now())
         if comps and replace_components:
             uow.execute(t.components.insert(), [
                 {"object_id": c.object_id, "category_code": c.category_code, "lon": c.lon,
@@ -51,6 +57,20 @@ def store_reference(ctx: AppContext, data: ReferenceData, *, replace_components:
                  "maintainer_unit_code": c.maintainer_unit_code} for i, c in enumerate(comps)])
         uow.commit()
     ctx.invalidate_caches()
+
+
+def _bump_revision(uow, at) -> None:
+    state = t.reference_state
+    bumped = uow.execute(state.update().where(state.c.id == 1)
+                         .values(revision=state.c.revision + 1, stored_at=at))
+    if bumped.rowcount == 0:
+        uow.execute(state.insert().values(id=1, revision=1, stored_at=at))
+
+
+def reference_revision(uow) -> int:
+    """The stored reference data's revision (0 before the first store)."""
+    state = t.reference_state
+    return uow.execute(sa.select(state.c.revision).where(state.c.id == 1)).scalar() or 0
 
 
 def import_standards_workbook(ctx: AppContext, path: str) -> tuple[int, int]:
@@ -69,10 +89,19 @@ def import_standards_workbook(ctx: AppContext, path: str) -> tuple[int, int]:
 
 def reference_data(ctx: AppContext) -> ReferenceData:
     """The stored reference tables, cached per process until the next store."""
-    cached = ctx._reference_cache.get("data")
-    if cached is not None:
+    cache = ctx._reference_cache
+    cached = cache.get("data")
+    if cached is not None and time.monotonic() - cache.get("checked", 0) < RECHECK_S:
         return cached
     with ctx.uow(read_only=True) as uow:
+        revision = reference_revision(uow)
+        if cached is not None:
+            if revision == cache.get("revision"):
+                cache["checked"] = time.monotonic()
+                return cached
+            # another process stored new reference data: drop every copy built from ours
+            ctx.invalidate_reference()
+            cache = ctx._reference_cache
         cats = {r.code: Category(**{k: r._mapping[k] for k in r._mapping.keys()})
                 for r in uow.execute(sa.select(t.categories)).all()}
         stds = {}
@@ -91,7 +120,7 @@ def reference_data(ctx: AppContext) -> ReferenceData:
                  for r in uow.execute(sa.select(t.components)).all()}
     data = ReferenceData(categories=cats, standards=stds, units=units, components=comps)
     with ctx._lock:
-        ctx._reference_cache["data"] = data
+        cache.update(data=data, revision=revision, checked=time.monotonic())
     return data
 
 
@@ -112,6 +141,7 @@ class ComponentIndex:
 
 
 def component_index(ctx: AppContext) -> ComponentIndex:
+    reference_data(ctx)  # drops this index too when another process stored new data
     cached = ctx._reference_cache.get("components")
     if cached is not None:
         return cached

@@ -102,6 +102,16 @@ units = Table(
     Column("webhook_url", Text, default=""),
 )
 
+# One row, bumped by every store of the reference tables, so that other processes (a standalone
+# scheduler, the other instances of a PostgreSQL deployment) reload units, categories and
+# standards within their recheck interval instead of serving stale copies until restarted.
+reference_state = Table(
+    "reference_state", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("revision", Integer, nullable=False),
+    Column("stored_at", TS, nullable=False),
+)
+
 categories = Table(
     "categories", metadata,
     Column("code", String(8), primary_key=True),
