@@ -109,6 +109,22 @@ def test_rerunning_the_import_creates_nothing(app_ctx, tmp_path):
     assert counts(app_ctx) == before == (3, 4, 3)
 
 
+def test_rows_a_concurrent_import_stored_first_are_skipped_not_failed(app_ctx, tmp_path,
+                                                                       monkeypatch):
+    """Two imports of one file at once: each row's key lookup can miss the other's uncommitted
+    row; the unique key then refuses the insert and that row alone is skipped."""
+    from gridroute.store.repository import CaseRepository
+
+    source = write_csv(tmp_path / "old.csv")
+    import_cases(app_ctx, source, now=NOW)
+    before = counts(app_ctx)
+    monkeypatch.setattr(CaseRepository, "get_by_idempotency_key", lambda self, key: None)
+    again = import_cases(app_ctx, source, now=NOW)
+    assert (again.accepted, again.duplicates_skipped) == (0, 3)
+    assert [line for line, _, _ in again.rejected] == [4, 5, 6, 7]
+    assert counts(app_ctx) == before == (3, 4, 3)
+
+
 def test_small_batches_give_the_same_result(app_ctx, tmp_path):
     result = import_cases(app_ctx, write_csv(tmp_path / "old.csv"), batch_size=1, now=NOW)
     assert (result.accepted, len(result.rejected)) == (3, 4)

@@ -396,3 +396,56 @@ def test_merge_refuses_a_parent_of_another_category(app_ctx):
                 payload={"parent_id": parent.id}, at=T0 + timedelta(hours=1))
     assert info.value.field == "parent_id"
     assert info.value.message == f"parent {parent.public_id} has category E0303, not E0304"
+
+
+def _waiting_on_a_lock(ctx) -> bool:
+    with ctx.engine.connect() as conn:
+        return bool(conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted").scalar())
+
+
+def test_the_same_key_twice_at_once_creates_one_case_and_both_get_it(app_ctx, monkeypatch):
+    """A phone retrying while its first request is still in flight: the second request waits
+    for the first (SQLite's write lock, PostgreSQL's unique index) and answers with its case."""
+    import threading
+    import time
+
+    from gridroute.store.repository import OutboxRepository
+
+    inside, release = threading.Event(), threading.Event()
+    original_add = OutboxRepository.add
+
+    def add_then_hold(self, **kw):  # the first request pauses after its writes, before commit
+        original_add(self, **kw)
+        if not inside.is_set():
+            inside.set()
+            release.wait(20)
+
+    monkeypatch.setattr(OutboxRepository, "add", add_then_hold)
+    results, errors = {}, []
+
+    def submit(name, **kw):
+        try:
+            results[name] = submit_report(app_ctx, report(idempotency_key="phone-7", **kw))
+        except Exception as exc:  # pragma: no cover - reported by the assertion below
+            errors.append(exc)
+
+    first = threading.Thread(target=submit, args=("first",))
+    first.start()
+    assert inside.wait(20)
+    second = threading.Thread(target=submit, args=("second",), kwargs={"description": "retry"})
+    second.start()
+    if app_ctx.engine.dialect.name == "postgresql":
+        deadline = time.monotonic() + 20
+        while not _waiting_on_a_lock(app_ctx) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _waiting_on_a_lock(app_ctx), "the second request never reached the unique index"
+    else:
+        time.sleep(0.3)  # the second request is waiting for the write lock
+    release.set()
+    first.join(20)
+    second.join(20)
+    assert errors == []
+    assert results["first"].created is True and results["second"].created is False
+    assert results["second"].case.id == results["first"].case.id
+    assert results["second"].case.description == "暴露垃圾"
+    assert counts(app_ctx) == {"cases": 1, "events": 1, "clocks": 1, "outbox": 1}

@@ -15,6 +15,7 @@ from gridroute.services.clocks import apply_clock_effects
 from gridroute.services.context import AppContext
 from gridroute.services.errors import ServiceError
 from gridroute.services.intake import ReportInput, _persist, prepare
+from gridroute.store.repository import IdempotencyKeyTaken
 
 REQUIRED = ("external_id", "reported_at", "channel", "category", "lon", "lat", "crs",
             "description")
@@ -166,6 +167,10 @@ def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path 
                 except ServiceError as exc:
                     savepoint.rollback()
                     result.rejected.append((line, str(exc), row))
+                except IdempotencyKeyTaken:
+                    # a concurrent import stored this row first: it is imported, once
+                    savepoint.rollback()
+                    result.duplicates_skipped += 1
             uow.commit()
         batch.clear()
 

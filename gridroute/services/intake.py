@@ -20,7 +20,7 @@ from gridroute.services.context import AppContext
 from gridroute.services.errors import ServiceError
 from gridroute.services.grids import active_grid
 from gridroute.services.reference import component_index, reference_data
-from gridroute.store.repository import UnitOfWork
+from gridroute.store.repository import IdempotencyKeyTaken, UnitOfWork
 
 MAX_DESCRIPTION = 4000
 URGENCIES = ("normal", "urgent")
@@ -200,9 +200,18 @@ def submit_report(ctx: AppContext, report: ReportInput, *, now: datetime | None 
     prepared = prepare(ctx, report)
     if uow is not None:
         return _persist(ctx, uow, prepared, now or ctx.now())
-    with ctx.uow() as own:
-        result = _persist(ctx, own, prepared, now or ctx.now())
-        own.commit()
+    try:
+        with ctx.uow() as own:
+            result = _persist(ctx, own, prepared, now or ctx.now())
+            own.commit()
+    except IdempotencyKeyTaken:
+        # The same key arrived twice at once (PostgreSQL lets both look before either
+        # commits): the loser answers with the winner's case, as for a later retry.
+        with ctx.uow(read_only=True) as uow_read:
+            existing = uow_read.cases.get_by_idempotency_key(report.idempotency_key)
+        if existing is None:
+            raise
+        return IntakeResult(existing, created=False)
     return result
 
 

@@ -58,6 +58,15 @@ class ConcurrentUpdate(RuntimeError):
     """The case changed since it was read (optimistic lock lost)."""
 
 
+class IdempotencyKeyTaken(RuntimeError):
+    """Another transaction stored a case with this idempotency key first (a client retrying
+    while its first request is still in flight). The unit of work must be rolled back."""
+
+    def __init__(self, key: str):
+        super().__init__(f"idempotency key {key!r} was stored by a concurrent request")
+        self.key = key
+
+
 def _aware(value: datetime | None) -> datetime | None:
     """Stored timestamps come back in UTC (see tables.UtcDateTime); show them in the city zone."""
     if value is None:
@@ -116,7 +125,13 @@ class CaseRepository:
         self.conn = conn
 
     def add(self, case: Case) -> Case:
-        case.id = _INSERT_CASE.one(self.conn, case_to_row(case))
+        try:
+            case.id = _INSERT_CASE.one(self.conn, case_to_row(case))
+        except sa.exc.IntegrityError as exc:
+            # both backends name the column in the unique violation's message
+            if case.idempotency_key and "idempotency_key" in str(exc.orig):
+                raise IdempotencyKeyTaken(case.idempotency_key) from exc
+            raise
         case.public_id = public_id_of(case.id, case.reported_at)
         return case
 
