@@ -250,11 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     rate = {name: n / seconds for name, seconds in totals.items()}
     print(f"reports: {n} (seed {args.seed}), SQLite file databases, {args.rounds} interleaved "
           f"rounds, batch {batch}")
-    print(f"intake per call    (1 tx/report):                 {rate['intake_call']:8.0f} cases/s")
-    print(f"bare insert        (1 tx/row, engine.begin() each): {rate['bare_row']:8.0f} cases/s")
-    print(f"bare insert        (1 tx/row, one held connection): {rate['bare_row_held']:8.0f} cases/s")
-    print(f"intake batched     ({batch} reports/tx):              {rate['intake_batch']:8.0f} cases/s")
-    print(f"bare executemany   ({batch} rows/tx):                 {rate['bare_batch']:8.0f} cases/s")
+    lines = [("intake per call    (1 tx/report)", "intake_call"),
+             ("bare insert        (1 tx/row, engine.begin() each)", "bare_row"),
+             ("bare insert        (1 tx/row, one held connection)", "bare_row_held"),
+             (f"intake batched     ({batch} reports/tx)", "intake_batch"),
+             (f"bare executemany   ({batch} rows/tx)", "bare_batch")]
+    for label, key in lines:
+        print(f"{label:52s} {rate[key]:8.0f} cases/s")
     print(f"bare same writes   (case+history+clock+outbox, 1 tx/report): "
           f"{rate['bare_same']:.0f} cases/s")
 

@@ -27,11 +27,13 @@ def _outbox_row(**over):
 def test_prepared_insert_writes_what_core_writes(engine):
     prepared = PreparedInsert(t.outbox, exclude=("id",), returning="id")
     with engine.begin() as conn:
-        first = conn.execute(t.outbox.insert().returning(t.outbox.c.id), _outbox_row()).scalar_one()
+        first = conn.execute(t.outbox.insert().returning(t.outbox.c.id),
+                             _outbox_row()).scalar_one()
         second = prepared.one(conn, _outbox_row())
     assert second == first + 1
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(sa.select(t.outbox).order_by(t.outbox.c.id))]
+        rows = [dict(r._mapping)
+                for r in conn.execute(sa.select(t.outbox).order_by(t.outbox.c.id))]
     for row in rows:
         row.pop("id")
     assert rows[0] == rows[1]

@@ -27,7 +27,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False) -
         db_path = url.split("///", 1)[-1] if "///" in url else ""
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, **_JSON,
+        # LIFO: the connection used last is used next, so its SQLite page cache is still
+        # valid (a pooled connection that another one wrote behind must re-read its pages)
+        engine = create_engine(url, echo=echo, **_JSON, pool_use_lifo=True,
                                connect_args={"timeout": busy_timeout_ms / 1000,
                                              "check_same_thread": False})
         _configure_sqlite(engine, busy_timeout_ms)

@@ -2,8 +2,9 @@
 connection (inside its transaction).
 
 Why: SQLAlchemy Core spends roughly 60 µs per `execute` (exec_driver_sql still ~15 µs)
-building parameters and the result around a ~4 µs SQLite call. Intake runs four inserts and one query per report, so that
-per-call machinery was about half of intake's time (see bench/intake.py). The SQL still comes
+building parameters and the result around a ~4 µs SQLite call. Intake runs four inserts and
+one query per report, so that per-call machinery was about half of intake's time (see
+bench/intake.py). The SQL still comes
 from SQLAlchemy's compiler and the table definitions, and every value still passes through its
 column type's own bind and result processors (UTC timestamps, JSON), so the rows are exactly
 what Core would write and read; only the per-call bookkeeping is skipped. Driver errors are
@@ -95,7 +96,7 @@ def _compile_text(statement, dialect: Dialect, column_keys=None):
     return compiled, order
 
 
-def _compiled(compiled, order, types: Mapping[str, sa.types.TypeEngine],
+def _build(compiled, order, types: Mapping[str, sa.types.TypeEngine],
               defaults: Mapping[str, Any], dialect: Dialect) -> _Compiled:
     processors, filled = [], []
     for i, name in enumerate(order):
@@ -133,8 +134,8 @@ class PreparedInsert(_Prepared):
         cols = self.table.c
         defaults = {k: cols[k].default.arg for k in self.columns
                     if cols[k].default is not None and cols[k].default.is_scalar}
-        return _compiled(compiled, order, {k: cols[k].type for k in self.columns}, defaults,
-                         dialect)
+        return _build(compiled, order, {k: cols[k].type for k in self.columns}, defaults,
+                      dialect)
 
     def one(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Insert one row; returns the RETURNING value when one was asked for."""
@@ -171,7 +172,7 @@ class PreparedSelect(_Prepared):
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled, order = _compile_text(self.statement, dialect)
         types = {name: compiled.binds[name].type for name in order}
-        return _compiled(compiled, order, types, {}, dialect)
+        return _build(compiled, order, types, {}, dialect)
 
     def _readers(self, conn: Connection, description) -> tuple[Processor | None, ...]:
         key = f"{conn.dialect.name}+{conn.dialect.driver}"

@@ -44,7 +44,8 @@ class UtcDateTime(TypeDecorator):
             if value is None:
                 return None
             if value.tzinfo is None:
-                raise ValueError(f"naive datetime {value!r}: gridroute stores aware datetimes only")
+                raise ValueError(f"naive datetime {value!r}: "
+                                 "gridroute stores aware datetimes only")
             u = value.astimezone(utc)
             return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
                 u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond)
