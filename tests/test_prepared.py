@@ -3,6 +3,7 @@ SQLAlchemy Core does, on SQLite and PostgreSQL."""
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings, strategies as st
@@ -89,3 +90,14 @@ def test_fast_sqlite_timestamp_text_equals_sqlalchemys(value):
 
 def test_json_columns_keep_non_ascii_text_and_integer_keys():
     assert dump_json({"描述": "井盖", 3: [1]}) == '{"描述":"井盖","3":[1]}'
+
+
+def test_numpy_numbers_in_payloads_are_stored_as_numbers(engine):
+    insert = PreparedInsert(t.outbox, exclude=("id",))
+    payload = {"distance_m": np.float64(12.5), "count": np.int64(3), "xy": np.array([1.0, 2.0])}
+    with engine.begin() as conn:
+        insert.one(conn, _outbox_row(payload=payload))
+        conn.execute(t.outbox.insert(), _outbox_row(payload=payload))
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(t.outbox.c.payload)).scalars().all()
+    assert stored == [{"distance_m": 12.5, "count": 3, "xy": [1.0, 2.0]}] * 2

@@ -13,10 +13,14 @@ from sqlalchemy.exc import DBAPIError
 READ_ONLY = {"gridroute_read_only": True}
 
 
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
 def dump_json(value: Any) -> str:
     """JSON columns are written with orjson: about 7x faster than the json module on intake's
-    routing and history payloads; UTF-8 text rather than escapes, same data when read."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    routing and history payloads; UTF-8 text rather than escapes, same data when read. NumPy
+    numbers (distances, coordinates from the locator) are written as plain numbers."""
+    return orjson.dumps(value, option=_JSON_OPTIONS).decode()
 
 
 _JSON = {"json_serializer": dump_json, "json_deserializer": orjson.loads}
