@@ -14,6 +14,7 @@ Use it only for hot, fixed-shape statements; everything else stays plain Core.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -42,12 +43,13 @@ def _result_processor(type_: sa.types.TypeEngine, dialect: Dialect,
     return type_.dialect_impl(dialect).result_processor(dialect, coltype)
 
 
-class _Prepared:
+class _Prepared(ABC):
     def __init__(self) -> None:
         self._by_dialect: dict[str, _Compiled] = {}
 
-    def _compile(self, dialect: Dialect) -> _Compiled:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        """The statement's SQL text and bind plan for one dialect."""
 
     def compiled(self, conn: Connection) -> _Compiled:
         key = f"{conn.dialect.name}+{conn.dialect.driver}"
