@@ -83,14 +83,23 @@ class DuplicateSettings:
 class SlaSettings:
     working_hours: str = "08:30-12:00,13:00-17:30"
     overrides: str = "data/calendar/overrides.toml"
-    file_limit: str = "0.5 natural_hours"
-    dispatch_limit: str = "0.5 natural_hours"
+    file_limit: str = "30 natural_minutes"
+    file_limit_urgent: str = "10 natural_minutes"
+    dispatch_limit: str = "30 natural_minutes"
     accept_limit: str = "1 natural_hours"
+    verify_limit: str = "1 working_hours"
     check_limit: str = "1 working_hours"
     handle_default_limit: str = "1 working_days"
     yellow_share: float = 0.8
     level_offsets: list[float] = field(default_factory=lambda: [0.0, 0.5, 1.0, 2.0])
     max_extensions: int = 2
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    auto_file: bool = False
+    dispatcher_review: bool = False
+    roles: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,7 @@ class Config:
     rules: RulesSettings = field(default_factory=RulesSettings)
     duplicates: DuplicateSettings = field(default_factory=DuplicateSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
+    workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     source: str = "<defaults>"

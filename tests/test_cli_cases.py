@@ -37,7 +37,7 @@ def test_report_act_show(gr):
     assert match, head
     public_id = match.group(1)
     assert reported.stdout.splitlines()[1].startswith(
-        "  routing: rule=refuse-and-cleaning fallback=False  Rule 'refuse-and-cleaning' (#20)")
+        "  routing: rule=refuse-and-cleaning fallback=False  Rule 'refuse-and-cleaning' (#28)")
 
     filed = gr("cases", "act", public_id, "file", "--actor", "acc-1", "--role", "acceptor",
                "--at", "2026-11-25T15:50:00+08:00")
@@ -134,10 +134,10 @@ def test_rules_explain_fallback_and_rule_limit(gr):
     assert ("deadline if dispatched at 2026-11-25T16:00:00+08:00: 2026-12-02T16:00:00+08:00"
             in lines)
 
-    parking = gr("rules", "explain", "--category", "E0506", "--lon", "121.48", "--lat", "31.23",
+    parking = gr("rules", "explain", "--category", "E0505", "--lon", "121.48", "--lat", "31.23",
                  "--channel", "public", "--at", "2026-11-25T16:00:00+08:00")
     lines = parking.stdout.splitlines()
-    assert lines[4] == "rule: illegal-parking"
+    assert lines[4] == "rule: traffic-police-events"
     assert "handling limit: 2 working_hours" in lines  # the rule's limit
     assert ("deadline if dispatched at 2026-11-25T16:00:00+08:00: 2026-11-26T09:00:00+08:00"
             in lines)

@@ -156,8 +156,8 @@ def test_legacy_dispatched_case_gets_a_running_handle_clock(app_ctx, tmp_path):
     with app_ctx.uow(read_only=True) as uow:
         handle = uow.execute(sa.select(t.case_clocks).where(
             t.case_clocks.c.phase == "handle")).first()
-    # E0501-1: 2 working hours from Wednesday 16:00 → Thursday 09:00
-    assert (handle.state, handle.deadline) == ("running", datetime(2026, 11, 26, 9, 0, tzinfo=SH))
+    # E0501-1 无照经营游商: 1 紧急工作时 (natural hour) from Wednesday 16:00 → 17:00
+    assert (handle.state, handle.deadline) == ("running", datetime(2026, 11, 25, 17, 0, tzinfo=SH))
 
 
 def test_multiline_row_is_reported_at_its_first_line(app_ctx, tmp_path):

@@ -41,6 +41,12 @@ def events_of(ctx, case_id):
         return uow.cases.events(case_id)
 
 
+def auto_filing(ctx):
+    """The context of a city that files inspector reports at intake (workflow.auto_file)."""
+    ctx.config = ctx.config.replace(workflow={"auto_file": True})
+    return ctx
+
+
 def refused(ctx, rep) -> ServiceError:
     with pytest.raises(ServiceError) as info:
         submit_report(ctx, rep)
@@ -106,6 +112,7 @@ def test_failure_mid_transaction_leaves_nothing(app_ctx, monkeypatch):
 def test_failure_after_auto_file_leaves_nothing(app_ctx, monkeypatch):
     from gridroute.store.repository import OutboxRepository
 
+    auto_filing(app_ctx)
     monkeypatch.setattr(OutboxRepository, "add", lambda self, **kw: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         submit_report(app_ctx, report(category_code="E0101", description="私搭乱建"))
@@ -237,14 +244,14 @@ def test_first_matching_rule_wins_in_file_order(app_ctx):
     # far from every C0101 component: the category rule further down decides
     far = submit_report(app_ctx, report(category_code="C0101", lon=121.48, lat=31.23,
                                         description="井盖破损")).case
-    assert far.routing["rule_id"] == "water-supply-components"
+    assert far.routing["rule_id"] == "water-supply"
     assert far.routing["matched"] == ["category C0101 matches C0101"]
     assert far.unit_code == "water-supply"
 
 
 def test_street_template_resolves_to_the_street_squad(app_ctx):
-    case = submit_report(app_ctx, report(category_code="E0501", description="占道经营")).case
-    assert case.routing["rule_id"] == "street-order"
+    case = submit_report(app_ctx, report(category_code="E0501", description="无证设摊")).case
+    assert case.routing["rule_id"] == "street-squad-events"
     assert case.unit_code == "310101001-enforcement"
     assert case.standard_id == "E0501-1"
 
@@ -256,7 +263,7 @@ def test_no_rule_falls_back_to_the_street_grid_centre(app_ctx):
     assert case.routing["rule_id"] is None
     assert case.routing["matched"] == []
     assert case.unit_code == "310101001-gridcentre"
-    assert case.routing["explanation"].startswith("No rule matched (28 checked). 属地兜底: "
+    assert case.routing["explanation"].startswith("No rule matched (36 checked). 属地兜底: "
                                                   "assigned to 310101001-gridcentre")
     assert case.state.value == "reported"
 
@@ -273,7 +280,18 @@ def test_explanation_is_stored_with_the_ruleset_hash(app_ctx):
     assert f"Rules sha256 {expected_hash[:12]}" in stored.routing["explanation"]
 
 
+def test_inspector_reports_wait_for_the_shift_lead_by_default(app_ctx):
+    assert app_ctx.config.workflow.auto_file is False
+    case = submit_report(app_ctx, report(category_code="E0101", description="私搭乱建",
+                                         reporter="insp-3")).case
+    assert case.routing["rule_id"] == "illegal-construction-inspector"
+    assert case.routing["auto_file"] is False
+    assert case.state.value == "reported"
+    assert [e.action for e in events_of(app_ctx, case.id)] == ["report"]
+
+
 def test_trusted_channel_rule_files_automatically(app_ctx):
+    auto_filing(app_ctx)
     case = submit_report(app_ctx, report(category_code="E0101", description="私搭乱建",
                                          reporter="insp-3")).case
     assert case.routing["rule_id"] == "illegal-construction-inspector"
@@ -296,7 +314,7 @@ def test_trusted_channel_rule_files_automatically(app_ctx):
 
 def test_public_report_of_the_same_category_is_not_auto_filed(app_ctx):
     case = submit_report(app_ctx, report(channel="public", category_code="E0101")).case
-    assert case.routing["rule_id"] == "illegal-construction"
+    assert case.routing["rule_id"] == "street-squad-events"
     assert case.state.value == "reported"
     assert [e.action for e in events_of(app_ctx, case.id)] == ["report"]
 
@@ -336,6 +354,7 @@ def test_different_category_far_point_or_old_report_is_no_duplicate(app_ctx):
 
 
 def test_inspector_duplicate_is_not_auto_filed(app_ctx):
+    auto_filing(app_ctx)
     first = submit_report(app_ctx, report(category_code="E0101")).case
     second = submit_report(app_ctx, report(category_code="E0101",
                                            reported_at=T0 + timedelta(hours=1)))

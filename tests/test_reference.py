@@ -177,7 +177,7 @@ def test_units_every_row_error(tmp_path):
         f"{p}:2: parent_code: cycle: a → b → a",
         f"{p}:3: parent_code: cycle: b → a → b",
         f"{p}:4: code: 'c d' may hold only letters, digits, '.', '_' and '-'",
-        f"{p}:4: unit_type: unknown unit type 'bakery' (known: city_centre, district_centre, "
+        f"{p}:4: unit_type: unknown unit type 'bakery' (known: city_centre, department, district_centre, "
         "enforcement_squad, greening, grid_centre, housing_office, municipal, police, property, "
         "utility, water)",
         f"{p}:4: streets: '3101010' is not a 9-digit code",
@@ -248,9 +248,10 @@ def test_sample_reference_data_loads():
     majors = {(c.kind, c.major_name_zh) for c in categories.values()}
     for name in ("公用设施", "道路交通", "市容环境", "园林绿化", "房屋土地", "其他设施"):
         assert ("component", name) in majors
-    for name in ("市容环境", "宣传广告", "施工管理", "突发事件", "街面秩序", "其他"):
+    for name in ("市容环境", "宣传广告", "施工管理", "突发事件", "街面秩序", "其他事件"):
         assert ("event", name) in majors
-    names = {c.minor_name_zh for c in categories.values()}
+    # DOMAIN's typical 小类, by national name or local alias
+    names = {name for c in categories.values() for name in c.names}
     for name in ("上水井盖", "污水井盖", "雨水井盖", "电力井盖", "燃气井盖", "通讯井盖", "雨水篦子",
                  "消火栓", "路灯", "公交站亭", "行道树", "护栏", "私搭乱建", "暴露垃圾",
                  "积存垃圾渣土", "道路不洁", "非法小广告", "乱堆物堆料", "占道经营", "露天烧烤",
@@ -285,7 +286,8 @@ def test_sample_reference_data_loads():
         assert component.object_id.startswith("310101" + component.category_code[1:])
     owners = {c.category_code: c.owner_unit_code for c in components}
     assert owners["C0101"] == "water-supply" and owners["C0102"] == "drainage"
-    assert owners["C0106"] == "gas" and owners["C0110"] == "streetlight"
+    assert owners["C0111"] == "gas" and owners["C0118"] == "streetlight"
+    assert owners["C0106"] == "streetlight" and owners["C0113"] == "water-supply"
 
 
 # --------------------------------------------------------------------------- Excel import

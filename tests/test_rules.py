@@ -5,6 +5,7 @@ import hashlib
 import os
 import textwrap
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,9 @@ def load_errors(tmp_path: Path, body: str, **extra) -> list[str]:
     with pytest.raises(RulesError) as info:
         load_ruleset(path, **{**KNOWN, **extra})
     return [e.replace(str(path), "F") for e in info.value.errors]
+
+
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def ctx(category="E0102", cell="310101001002003", **fields) -> RoutingContext:
@@ -175,7 +179,7 @@ def test_semantic_errors_name_rule_field_and_line(tmp_path):
         "F:7: rules[1] 'one': then.urgency: must be 'normal' or 'urgent', got 3",
         "F:11: rules[2] 'two': priority: unknown key (known: id, description, when, then)",
         "F:12: rules[2] 'two': when.weather: unknown condition (known: category, urgency, "
-        "channel, district, street, community, cell, cell_tags, working_time, keywords, "
+        "channel, district, street, community, cell, cell_tags, working_time, time, keywords, "
         "near_component_m)",
         "F:12: rules[2] 'two': when.working_time: must be true or false, got 'yes'",
         "F:12: rules[2] 'two': when.near_component_m: must be a positive number of metres, "
@@ -641,15 +645,18 @@ def test_shipped_rules_pass_check(sample):
 @pytest.mark.parametrize("category, fields, unit, rule, urgency", [
     ("C0102", {"description": "井盖冒水"}, "drainage", "utility-component-urgent", "urgent"),
     ("C0102", {}, "drainage", "utility-component-owner", "normal"),
-    ("C0105", {"near": False}, "power", "power-covers", "normal"),
-    ("E0102", {"cell_tags": frozenset({"market"})}, "310101004-gridcentre", "market-refuse",
-     "normal"),
+    ("C0105", {"near": False}, "power", "power", "normal"),
+    ("C0111", {"near": False}, "gas", "gas-covers", "normal"),
     ("E0102", {}, "greening", "refuse-and-cleaning", "normal"),
-    ("E0502", {}, "310101004-enforcement", "street-order", "normal"),
-    ("E0401", {"cell_tags": frozenset({"waterfront"})}, "drainage", "waterfront-flooding",
+    ("E0510", {}, "310101004-enforcement", "street-squad-events", "normal"),
+    ("E0502", {}, "civil-affairs", "vagrancy", "normal"),
+    ("E0406", {"cell_tags": frozenset({"waterfront"})}, "drainage", "waterfront-flooding",
      "urgent"),
-    ("E0301", {"is_working_time": False}, "310101004-enforcement", "night-construction-noise",
-     "urgent"),
+    ("E0406", {}, "drainage", "drainage-events", "normal"),
+    ("E0301", {"at": datetime(2026, 11, 25, 23, 0, tzinfo=TZ)}, "310101004-enforcement",
+     "night-construction-noise", "urgent"),
+    ("E0301", {"at": datetime(2026, 11, 25, 15, 0, tzinfo=TZ)}, "310101004-enforcement",
+     "street-squad-events", "normal"),
     ("E0601", {"channel": "inspector"}, "310101004-gridcentre", "inspector-reports", "normal"),
     ("E0601", {}, "310101004-gridcentre", None, "normal"),
 ])

@@ -34,7 +34,8 @@ LETTER_KINDS = {letter: kind for kind, letter in KIND_LETTERS.items()}
 
 CATEGORY_COLUMNS = ("code", "kind", "major_code", "major_name_zh", "major_name_en", "minor_code",
                     "minor_name_zh", "minor_name_en")
-CATEGORY_OPTIONAL = ("duplicate_radius_m", "duplicate_window_h")
+CATEGORY_OPTIONAL = ("aliases", "duplicate_radius_m", "duplicate_window_h")
+ALIAS_SPLIT_RE = re.compile(r"[;；]")
 STANDARD_COLUMNS = ("id", "category_code", "seq", "filing_condition", "urgency", "limit",
                     "closing_condition")
 STANDARD_OPTIONAL = ("handling_unit_hint", "supervising_dept")
@@ -201,12 +202,15 @@ def _finish(path: PathLike, errors: list[str], result):
 
 def load_categories_csv(path: PathLike) -> list[Category]:
     """Read `categories.csv`: code, kind, major_code, major_name_zh, major_name_en, minor_code,
-    minor_name_zh, minor_name_en[, duplicate_radius_m, duplicate_window_h]."""
+    minor_name_zh, minor_name_en[, aliases, duplicate_radius_m, duplicate_window_h].
+
+    `aliases` lists local names of the 小类 separated by `;` (e.g. 无证设摊;占道经营)."""
     errors: list[str] = []
     rows = _read_csv(path, CATEGORY_COLUMNS, CATEGORY_OPTIONAL, errors)
     result: list[Category] = []
     seen: dict[str, int] = {}
     majors: dict[str, tuple[str, str, int]] = {}
+    name_owner: dict[str, tuple[str, int]] = {}
     for row in rows:
         code = _category_code(row, "code")
         kind = _required(row, "kind")
@@ -224,6 +228,15 @@ def load_categories_csv(path: PathLike) -> list[Category]:
                                                 "minor_name_zh", "minor_name_en")}
         radius = _optional_positive(row, "duplicate_radius_m")
         window = _optional_positive(row, "duplicate_window_h")
+        aliases = _aliases(row, names["minor_name_zh"])
+        # a name or alias may point at one 小类 only, or search could not tell them apart
+        for name in (names["minor_name_zh"], *aliases):
+            if not name or not code:
+                continue
+            first = name_owner.setdefault(name, (code, row.line))
+            if first[0] != code:
+                row.error("aliases" if name in aliases else "minor_name_zh",
+                          f"'{name}' already names {first[0]} (line {first[1]})")
         _unique(row, "code", code, seen)
         if code and names["major_name_zh"]:
             key = code[:3]
@@ -240,8 +253,18 @@ def load_categories_csv(path: PathLike) -> list[Category]:
                 major_name_zh=names["major_name_zh"], major_name_en=names["major_name_en"],
                 minor_code=code[3:5], minor_name_zh=names["minor_name_zh"],
                 minor_name_en=names["minor_name_en"],
-                duplicate_radius_m=radius, duplicate_window_h=window))
+                duplicate_radius_m=radius, duplicate_window_h=window, aliases=aliases))
     return _finish(path, errors, result)
+
+
+def _aliases(row: _Row, name: str) -> tuple[str, ...]:
+    items = tuple(a.strip() for a in ALIAS_SPLIT_RE.split(row.get("aliases")) if a.strip())
+    for alias in items:
+        if alias == name:
+            row.error("aliases", f"'{alias}' is the 小类 name itself")
+    if len(set(items)) != len(items):
+        row.error("aliases", "an alias is listed twice")
+    return items
 
 
 def load_standards_csv(path: PathLike, *,

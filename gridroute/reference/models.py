@@ -27,7 +27,12 @@ UNIT_TYPES = frozenset({
     "utility",            # 电力 / 燃气 / 通讯
     "district_centre",    # 区网格化管理中心
     "city_centre",        # 市网格化管理中心
+    "department",         # 区政府职能部门 (交通委, 建管委, 民防办, 应急局, 救助站 …)
 })
+
+TERRITORIAL = "属地"
+"""`handling_unit_hint` value meaning 属地管理: no specialised unit; the case goes to the grid
+centre of its street (the rules' 属地兜底)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,14 @@ class Category:
     minor_name_en: str
     duplicate_radius_m: float | None = None
     duplicate_window_h: float | None = None
+    aliases: tuple[str, ...] = ()
+    """Local names of the 小类 (Shanghai usage, e.g. 无证设摊 for E0501 无照经营游商); search
+    finds a category by any of them."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The national name first, then the aliases."""
+        return (self.minor_name_zh, *self.aliases)
 
     @property
     def kind_letter(self) -> str:
@@ -67,7 +80,10 @@ class Standard:
     urgency: str  # "normal" | "urgent"
     limit: Limit  # 处置时限
     closing_condition: str  # 结案条件
-    handling_unit_hint: str = ""  # 处置单位 as written in the catalogue
+    # 处置单位: a unit code of units.csv, a street template such as `{street}-enforcement`
+    # (the street's own squad), `属地` (the street's grid centre) or, for an imported
+    # catalogue, the unit's name as written there (resolved by name).
+    handling_unit_hint: str = ""
     supervising_dept: str = ""  # 主管部门
 
 
@@ -109,6 +125,56 @@ class ReferenceData:
     standards: dict[str, Standard] = field(default_factory=dict)
     units: dict[str, Unit] = field(default_factory=dict)
     components: dict[str, Component] = field(default_factory=dict)
+
+    def search_categories(self, query: str, limit: int | None = None) -> list[Category]:
+        """Categories whose code, national name, alias or English name contains `query`
+        (case-insensitive), best first: exact code, exact name or alias, then substrings of
+        the code, name, alias, 大类 name and English name. An empty query finds nothing."""
+        needle = query.strip().casefold()
+        if not needle:
+            return []
+        ranked: list[tuple[int, str, Category]] = []
+        for category in self.categories.values():
+            names = [n.casefold() for n in category.names]
+            if category.code.casefold() == needle:
+                rank = 0
+            elif names[0] == needle:
+                rank = 1
+            elif needle in names[1:]:
+                rank = 2
+            elif category.code.casefold().startswith(needle):
+                rank = 3
+            elif needle in names[0]:
+                rank = 4
+            elif any(needle in n for n in names[1:]):
+                rank = 5
+            elif needle in category.major_name_zh.casefold():
+                rank = 6
+            elif needle in category.minor_name_en.casefold():
+                rank = 7
+            else:
+                continue
+            ranked.append((rank, category.code, category))
+        ranked.sort(key=lambda item: item[:2])
+        found = [category for _, _, category in ranked]
+        return found if limit is None else found[:limit]
+
+    def handling_unit(self, standard: Standard, street_code: str | None) -> str | None:
+        """The unit code a standards row names for a report in `street_code`: the hint as a
+        unit code, a `{street}` template filled in, `属地` → the street's grid centre, or a
+        unit whose Chinese name is the hint. None when it names no existing unit."""
+        hint = standard.handling_unit_hint.strip()
+        if not hint:
+            return None
+        if hint == TERRITORIAL:
+            hint = "{street}-gridcentre"
+        if "{street}" in hint:
+            if not street_code:
+                return None
+            hint = hint.replace("{street}", street_code)
+        if hint in self.units:
+            return hint
+        return next((u.code for u in self.units.values() if u.name_zh == hint), None)
 
     def standards_for(self, category_code: str) -> list[Standard]:
         """Standards rows of one 小类 in `seq` order."""

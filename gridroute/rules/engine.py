@@ -9,7 +9,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from gridroute.reference.models import Component, Unit
 from gridroute.rules.model import Rule, RuleSet, pattern_matches
@@ -31,6 +31,7 @@ class RoutingContext:
     cell_code: str | None = None
     cell_tags: frozenset[str] = frozenset()
     at: datetime | None = None
+    tz: tzinfo | None = None  # the city's zone: `time` windows read `at` on its local clock
     is_working_time: bool = True
     description: str = ""
     nearest_component: NearestComponent | None = None
@@ -111,6 +112,15 @@ def match_rule(rule: Rule, ctx: RoutingContext) -> RuleMatch:
             if ctx.is_working_time != wanted:
                 return fail("outside working time" if wanted else "during working time")
             met.append("during working time" if wanted else "outside working time")
+        elif key == "time":
+            if ctx.at is None:
+                return fail("the report has no time")
+            local = ctx.at.astimezone(ctx.tz) if ctx.tz is not None and ctx.at.tzinfo else ctx.at
+            hit = next((w for w in wanted if w.contains(local.timetz())), None)
+            windows = ", ".join(str(w) for w in wanted)
+            if hit is None:
+                return fail(f"time {local:%H:%M} is outside {windows}")
+            met.append(f"time {local:%H:%M} is inside {hit}")
         elif key == "keywords":
             text = ctx.description.casefold()
             hits = [k for k in wanted if k.casefold() in text]

@@ -31,6 +31,7 @@ from typing import Any
 from gridroute.cases.model import Channel
 from gridroute.rules.model import (
     ACTION_KEYS, CONDITION_KEYS, LOCATION_LEVELS, PLACEHOLDERS, Actions, Conditions, Rule, RuleSet,
+    TimeWindow,
     pattern_matches,
 )
 from gridroute.sla.clock import Limit, LimitParseError
@@ -164,6 +165,21 @@ def _parse_conditions(when: Mapping[str, Any], report, known_categories: Collect
                 values[key] = raw
             else:
                 report("when", key, f"must be true or false, got {raw!r}")
+            continue
+        if key == "time":
+            texts = _strings(raw)
+            if texts is None:
+                report("when", key, f"must be a window like '22:00-06:00' or a list of them, "
+                                    f"got {raw!r}")
+                continue
+            windows = []
+            for text in texts:
+                try:
+                    windows.append(TimeWindow.parse(text))
+                except ValueError as exc:
+                    report("when", key, str(exc))
+            if len(windows) == len(texts):
+                values[key] = tuple(windows)
             continue
         if key == "near_component_m":
             if (isinstance(raw, (int, float)) and not isinstance(raw, bool)
@@ -533,8 +549,10 @@ def shadows(earlier: Conditions, later: Conditions,
         elif key in ("urgency", "channel", "cell_tags"):
             if not set(inner) <= set(outer):
                 return False
-        elif key == "working_time":
-            if inner != outer:
+        elif key in ("working_time", "time"):
+            # windows: only the same windows are known to cover (partial overlaps are not
+            # worked out, so no false "never matches" warning)
+            if (set(inner) if key == "time" else inner) != (set(outer) if key == "time" else outer):
                 return False
         elif key == "keywords":
             if not all(any(a.casefold() in b.casefold() for a in outer) for b in inner):

@@ -5,7 +5,9 @@ codes or prefixes ending in `*` ("C01*", "E*", "310101*").
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import time
 from typing import Any, Iterator
 
 from gridroute.sla.clock import Limit
@@ -14,7 +16,7 @@ LOCATION_LEVELS = (("district", 6), ("street", 9), ("community", 12), ("cell", 1
 """Location conditions and the length of their codes (default 15-digit scheme)."""
 
 CONDITION_KEYS = ("category", "urgency", "channel", "district", "street", "community", "cell",
-                  "cell_tags", "working_time", "keywords", "near_component_m")
+                  "cell_tags", "working_time", "time", "keywords", "near_component_m")
 """Condition keys in evaluation order (the component look-up, the costly one, last)."""
 
 ACTION_KEYS = ("assign", "urgency", "standard", "limit", "auto_file")
@@ -32,6 +34,49 @@ def pattern_matches(pattern: str, value: str | None) -> bool:
     return value == pattern
 
 
+_WINDOW_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A daily time window of the city's local clock, start included, end excluded.
+
+    `22:00-06:00` runs across midnight: 22:00 … 23:59 and 00:00 … 05:59 are inside, 06:00 is
+    not. It holds on every day of the week, weekends and holidays included (night
+    construction is night construction on a Sunday too)."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> "TimeWindow":
+        """`HH:MM-HH:MM`; raises ValueError naming what is wrong."""
+        found = _WINDOW_RE.match(text) if isinstance(text, str) else None
+        if found is None:
+            raise ValueError(f"'{text}' is not a time window like '22:00-06:00'")
+        h1, m1, h2, m2 = (int(g) for g in found.groups())
+        for hour, minute in ((h1, m1), (h2, m2)):
+            if hour > 23 or minute > 59:
+                raise ValueError(f"'{text}': {hour:02d}:{minute:02d} is not a time of day")
+        window = cls(time(h1, m1), time(h2, m2))
+        if window.start == window.end:
+            raise ValueError(f"'{text}': start and end are equal (an empty window)")
+        return window
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end < self.start
+
+    def contains(self, moment: time) -> bool:
+        moment = moment.replace(tzinfo=None)
+        if self.crosses_midnight:
+            return moment >= self.start or moment < self.end
+        return self.start <= moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
 @dataclass(frozen=True)
 class Conditions:
     """All given conditions must hold; `None` means "no condition"."""
@@ -45,6 +90,7 @@ class Conditions:
     cell: tuple[str, ...] | None = None
     cell_tags: frozenset[str] | None = None  # any of
     working_time: bool | None = None
+    time: tuple[TimeWindow, ...] | None = None  # any of, local time of the report
     keywords: tuple[str, ...] | None = None  # any of, case-insensitive substring
     near_component_m: float | None = None
 

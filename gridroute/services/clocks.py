@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from gridroute.cases.model import Case
+from gridroute.cases.model import Case, State
 from gridroute.sla.clock import PHASES, Limit, PhaseClock
 from gridroute.sla.lights import EscalationPolicy, next_due
 from gridroute.store import tables as t
@@ -51,8 +51,24 @@ def phase_limit(ctx, case: Case, phase: str) -> Limit:
             if standard is not None:
                 return standard.limit
         return _parse_limit(sla.handle_default_limit)
-    return _parse_limit({"file": sla.file_limit, "dispatch": sla.dispatch_limit,
-                        "accept": sla.accept_limit, "check": sla.check_limit}[phase])
+    if phase == "file" or (phase == "dispatch" and not _redispatch(case)):
+        # 立案 + 派遣 share one centre limit from the report, with an urgent tier
+        return _parse_limit(sla.file_limit_urgent if case.urgency == "urgent"
+                            else sla.file_limit)
+    return _parse_limit({"dispatch": sla.dispatch_limit, "accept": sla.accept_limit,
+                        "verify": sla.verify_limit, "check": sla.check_limit}[phase])
+
+
+def _redispatch(case: Case) -> bool:
+    return case.state is State.RETURNED
+
+
+def phase_start(case: Case, phase: str, now: datetime) -> datetime:
+    """When a starting phase clock starts: now, except the first 派遣 clock, which counts from
+    the report (立案 + 派遣 within one centre limit)."""
+    if phase == "dispatch" and not _redispatch(case) and case.reported_at is not None:
+        return min(case.reported_at, now)
+    return now
 
 
 def load_clocks(uow: UnitOfWork, case_id: int) -> dict[str, dict]:
@@ -102,7 +118,9 @@ def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime
             unit = entry["unit_code"] if entry else None
             new = None
             if op == "start" or (op == "start_or_resume" and not _resumable(clock, unit, case)):
-                new, run = PhaseClock.start(ph, phase_limit(ctx, case, ph), now, cal), run + 1
+                new = PhaseClock.start(ph, phase_limit(ctx, case, ph), phase_start(case, ph, now),
+                                       cal)
+                run += 1
                 unit = case.unit_code
             elif op == "start_or_resume":
                 new = clock.resume(now, cal)

@@ -174,7 +174,7 @@ def route(ctx: AppContext, case: Case, at: datetime, grid=None):
         district_code=case.district_code, street_code=case.street_code,
         community_code=case.community_code, cell_code=case.cell_code,
         cell_tags=frozenset(grid.cell_tags.get(case.cell_code, ()) if grid else ()),
-        at=at, is_working_time=ctx.calendar.is_working_time(at),
+        at=at, tz=ctx.tz, is_working_time=ctx.calendar.is_working_time(at),
         description=case.description or "",
         nearest_component=lambda category, radius: components.nearest(
             category, case.x, case.y, radius))
@@ -250,7 +250,8 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
     case.routing = {
         "rule_id": decision.rule_id, "matched": list(decision.matched),
         "ruleset_hash": decision.ruleset_hash, "fallback": bool(decision.fallback),
-        "explanation": decision.explanation, "auto_file": bool(decision.auto_file),
+        "explanation": decision.explanation,
+        "auto_file": bool(decision.auto_file and ctx.config.workflow.auto_file),
         "limit": str(decision.limit) if decision.limit else None,
     }
     actor = report.actor or report.reporter or p.channel.value
@@ -262,7 +263,9 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
                                     payload={"likely_duplicates": duplicates,
                                              "routing": case.routing})]
     effects = [("file", "start")]
-    if decision.auto_file and case.state is State.REPORTED and not duplicates:
+    # Auto-filing is a city's choice (workflow.auto_file); by default the shift lead files.
+    if (decision.auto_file and ctx.config.workflow.auto_file and case.state is State.REPORTED
+            and not duplicates):
         events.append(workflow.apply(case, "file", actor="rules", role="system",
                                      at=p.reported_at, payload={"rule_id": decision.rule_id}))
         effects += workflow.TRANSITIONS["file"].clock_effects

@@ -102,8 +102,11 @@ def reference_data(ctx: AppContext) -> ReferenceData:
             # another process stored new reference data: drop every copy built from ours
             ctx.invalidate_reference()
             cache = ctx._reference_cache
-        cats = {r.code: Category(**{k: r._mapping[k] for k in r._mapping.keys()})
-                for r in uow.execute(sa.select(t.categories)).all()}
+        cats = {}
+        for r in uow.execute(sa.select(t.categories)).all():
+            m = dict(r._mapping)
+            m["aliases"] = tuple(a for a in (m["aliases"] or "").split(";") if a)
+            cats[m["code"]] = Category(**m)
         stds = {}
         for r in uow.execute(sa.select(t.standards)).all():
             m = dict(r._mapping)
@@ -168,7 +171,9 @@ def rules_holder(ctx: AppContext):
 
 
 def _category_row(c: Category) -> dict:
-    return {k: getattr(c, k) for k in t.categories.c.keys()}
+    row = {k: getattr(c, k) for k in t.categories.c.keys()}
+    row["aliases"] = ";".join(c.aliases)
+    return row
 
 
 def _standard_row(s: Standard) -> dict:

@@ -47,8 +47,8 @@ __all__ = [
 UNITS = ("natural_hours", "natural_days", "working_hours", "working_days")
 WORKING_UNITS = frozenset({"working_hours", "working_days"})
 
-#: 立案 file, 派遣 dispatch, 签收 accept, 处置 handle, 核查 check.
-PHASES = ("file", "dispatch", "accept", "handle", "check")
+#: 核实 verify (task), 立案 file, 派遣 dispatch, 签收 accept, 处置 handle, 核查 check (task).
+PHASES = ("verify", "file", "dispatch", "accept", "handle", "check")
 STATES = ("running", "paused", "stopped", "done")
 
 _UTC = _dt.timezone.utc
@@ -77,12 +77,15 @@ _UNIT_ALIASES = {
     "working_day": "working_days",
     "working_days": "working_days",
 }
+# Minutes are natural time, held as a fraction of a natural hour (centre limits: 10 minutes).
+_MINUTE_UNITS = frozenset({"natural_minute", "natural_minutes", "minute", "minutes", "min"})
 
 # Chinese suffixes as written in 处置时限 columns; 个 ("4个工作日") is optional.
 _CHINESE_UNITS = {
     "紧急工作时": "natural_hours",
     "紧急工作小时": "natural_hours",
     "紧急工作日": "natural_days",
+    "分钟": "natural_minutes",
     "工作时": "working_hours",
     "工作小时": "working_hours",
     "小时": "working_hours",
@@ -134,6 +137,8 @@ class Limit:
         match = re.fullmatch(r"\s*" + _NUMBER + r"\s*([A-Za-z_]+)\s*", text)
         if not match:
             raise LimitParseError(f"bad limit {text!r}: expected '<amount> <unit>', e.g. '4 working_hours'")
+        if match.group(2).lower() in _MINUTE_UNITS:
+            return cls(_to_decimal(match.group(1), text) / 60, "natural_hours")
         unit = _UNIT_ALIASES.get(match.group(2).lower())
         if unit is None:
             raise LimitParseError(f"bad limit {text!r}: unknown unit {match.group(2)!r}")
@@ -153,8 +158,10 @@ class Limit:
         if match is None or unit is None:
             raise LimitParseError(
                 f"bad limit {text!r}: expected a number and one of 紧急工作时, 紧急工作日, "
-                f"工作时, 小时, 工作日, 天"
+                f"工作时, 小时, 工作日, 天, 分钟"
             )
+        if unit == "natural_minutes":
+            return cls(_to_decimal(match.group(1), text) / 60, "natural_hours")
         return cls(_to_decimal(match.group(1), text), unit)
 
     @classmethod
@@ -175,6 +182,11 @@ class Limit:
         raise LimitParseError(f"bad limit {text!r}: expected e.g. '4 working_hours' or '4工作时'")
 
     def __str__(self) -> str:
+        if self.unit == "natural_hours" and self.amount < 1:
+            minutes = self.amount * 60
+            whole = minutes.to_integral_value()
+            if abs(minutes - whole) < Decimal("1e-18"):
+                return f"{whole} natural_minutes"
         amount = format(self.amount.normalize(), "f")
         return f"{amount} {self.unit}"
 

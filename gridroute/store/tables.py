@@ -123,6 +123,8 @@ categories = Table(
     Column("minor_code", String(4), nullable=False),
     Column("minor_name_zh", Text, nullable=False),
     Column("minor_name_en", Text, nullable=False, default=""),
+    # local names (Shanghai usage) separated by ";"; search finds the 小类 by any of them
+    Column("aliases", Text, nullable=False, default=""),
     Column("duplicate_radius_m", Float),
     Column("duplicate_window_h", Float),
 )
