@@ -12,7 +12,7 @@ import pytest
 from gridroute.reference import load_reference
 from gridroute.rules import RoutingContext, RulesError, check_ruleset, decide, load_ruleset
 from gridroute.rules.model import Conditions, TimeWindow
-from gridroute.rules.loader import shadows
+from gridroute.rules.shadows import shadows
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "reference" / "huangpu"
