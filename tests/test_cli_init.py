@@ -22,10 +22,10 @@ def test_init_twice_loads_once(db_url):
     first = runner.invoke(main, ["init"], env=env)
     assert first.exit_code == 0, first.output
     assert "grid version 1" in first.output and "1226 cells, new version" in first.output
-    assert "rules: 28 rules" in first.output
+    assert "rules: 36 rules" in first.output
     after_first = _counts(db_url)
-    assert after_first == {"grid_versions": 1, "grid_cells": 1226, "units": 32,
-                           "categories": 53, "standards": 90, "components": 200}
+    assert after_first == {"grid_versions": 1, "grid_cells": 1226, "units": 42,
+                           "categories": 107, "standards": 172, "components": 200}
     second = runner.invoke(main, ["init"], env=env)
     assert second.exit_code == 0, second.output
     assert "1226 cells, unchanged" in second.output

@@ -87,7 +87,8 @@ class TestLimit:
         assert str(Limit(Decimal("4.0"), "working_hours")) == "4 working_hours"
         assert str(Limit(0.5, "natural_hours")) == "0.5 natural_hours"
         assert str(Limit(100, "working_days")) == "100 working_days"
-        for text in ["0.25 natural_days", "20 working_days", "1.5 working_hours"]:
+        for text in ["0.25 natural_days", "20 working_days", "1.5 working_hours",
+                     "10 natural_minutes"]:
             assert str(Limit.parse(text)) == text
             assert Limit.parse(str(Limit.parse(text))) == Limit.parse(text)
 
@@ -252,8 +253,17 @@ class TestPhaseClock:
         assert clock.allotted_seconds() == 4 * 3600
 
     def test_unknown_phase(self):
-        with pytest.raises(ValueError, match="unknown phase 'verify'"):
-            PhaseClock.start("verify", wh(4), at(2026, 9, 30, 16), CAL)
+        with pytest.raises(ValueError, match="unknown phase 'review'"):
+            PhaseClock.start("review", wh(4), at(2026, 9, 30, 16), CAL)
+
+    def test_minutes_are_natural_time(self):
+        # centre limits: 立案 + 派遣 within 10 minutes for urgent cases
+        assert Limit.parse("10 natural_minutes").own_seconds() == 600
+        assert Limit.parse("30 minutes") == Limit(0.5, "natural_hours")
+        assert Limit.parse_chinese("10分钟").own_seconds() == 600
+        clock = PhaseClock.start("file", Limit.parse("10 natural_minutes"),
+                                 at(2026, 10, 1, 23, 55), CAL)  # a holiday night: no matter
+        assert clock.deadline == at(2026, 10, 2, 0, 5)
 
     def test_pause_keeps_working_remaining_not_wall_clock(self):
         clock = PhaseClock.start("handle", wh(4), at(2026, 9, 28, 9), CAL)  # deadline Mon 14:00

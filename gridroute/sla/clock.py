@@ -182,7 +182,8 @@ class Limit:
         raise LimitParseError(f"bad limit {text!r}: expected e.g. '4 working_hours' or '4工作时'")
 
     def __str__(self) -> str:
-        if self.unit == "natural_hours" and self.amount < 1:
+        if self.unit == "natural_hours" and self.amount.normalize().as_tuple().exponent < -6:
+            # a whole number of minutes that has no short decimal form in hours (10 min)
             minutes = self.amount * 60
             whole = minutes.to_integral_value()
             if abs(minutes - whole) < Decimal("1e-18"):
