@@ -18,6 +18,7 @@ from gridroute.cases.model import Case, CaseEvent
 from gridroute.store import tables as t
 from gridroute.store.db import READ_ONLY
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
+from gridroute.store.reference import ReferenceRepository
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -234,6 +235,7 @@ class UnitOfWork:
         self._tx = conn.begin()
         self.cases = CaseRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.reference = ReferenceRepository(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
