@@ -171,7 +171,7 @@ def reference_revision(uow) -> int:
 
 def reference_data(ctx: AppContext) -> ReferenceData:
     """The stored reference tables, cached per process until the next store."""
-    cache = ctx._reference_cache
+    cache = ctx.reference_cache
     cached = cache.get("data")
     if cached is not None and time.monotonic() - cache.get("checked", 0) < RECHECK_S:
         return cached
@@ -183,9 +183,9 @@ def reference_data(ctx: AppContext) -> ReferenceData:
                 return cached
             # another process stored new reference data: drop every copy built from ours
             ctx.invalidate_reference()
-            cache = ctx._reference_cache
+            cache = ctx.reference_cache
         data = uow.reference.load()
-    with ctx._lock:
+    with ctx.lock:
         cache.update(data=data, revision=revision, checked=time.monotonic())
     return data
 
@@ -208,7 +208,7 @@ class ComponentIndex:
 
 def component_index(ctx: AppContext) -> ComponentIndex:
     reference_data(ctx)  # drops this index too when another process stored new data
-    cached = ctx._reference_cache.get("components")
+    cached = ctx.reference_cache.get("components")
     if cached is not None:
         return cached
     groups: dict[str, list] = {}
@@ -220,18 +220,18 @@ def component_index(ctx: AppContext) -> ComponentIndex:
                [Component(r.object_id, r.category_code, r.lon, r.lat, r.owner_unit_code,
                           r.maintainer_unit_code or "") for r in rows])
         for code, rows in groups.items()})
-    with ctx._lock:
-        ctx._reference_cache["components"] = index
+    with ctx.lock:
+        ctx.reference_cache["components"] = index
     return index
 
 
 def _current_codes(ctx: AppContext) -> ReferenceCodes:
     data = reference_data(ctx)  # drops the cached codes when another process stored new data
-    codes = ctx._reference_cache.get("rule_codes")
+    codes = ctx.reference_cache.get("rule_codes")
     if codes is None:
-        codes = reference_codes(data, f"database revision {ctx._reference_cache.get('revision')}")
-        with ctx._lock:
-            ctx._reference_cache["rule_codes"] = codes
+        codes = reference_codes(data, f"database revision {ctx.reference_cache.get('revision')}")
+        with ctx.lock:
+            ctx.reference_cache["rule_codes"] = codes
     return codes
 
 

@@ -12,11 +12,11 @@ from gridroute.services.context import AppContext
 
 def initialise(ctx: AppContext, *, reset_reference: bool = False) -> list[str]:
     from gridroute.services.grids import load_grid_file
+    from gridroute.services.database import upgrade
     from gridroute.services.reference import seed_reference
-    from gridroute.store.schema import upgrade_database
 
     lines = []
-    upgrade_database(ctx.config.database.url)
+    upgrade(ctx.config.database.url)  # refuses a schema newer than this code
     lines.append(f"database ready: {ctx.config.database.url}")
     grid = load_grid_file(ctx)
     lines.append(f"grid version {grid.version_id} ({grid.content_hash[:12]}): {grid.cell_count} "
