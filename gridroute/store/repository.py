@@ -19,6 +19,7 @@ from gridroute.cases.model import Case, CaseEvent
 from gridroute.store import tables as t
 from gridroute.store.clocks import ClockRepository, EscalationRepository
 from gridroute.store.db import READ_ONLY
+from gridroute.store.health import HealthRepository
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
 
@@ -236,6 +237,7 @@ class UnitOfWork:
         self.clocks = ClockRepository(conn)
         self.escalations = EscalationRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.health = HealthRepository(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
