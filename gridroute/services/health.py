@@ -107,12 +107,17 @@ def _grid(ctx: AppContext) -> dict[str, Any]:
 
 
 def _rules(ctx: AppContext, report: dict[str, Any]) -> dict[str, Any]:
-    holder = ctx.rules
-    holder.current()  # picks up a changed file, as intake would
-    status = holder.status().to_dict()
+    from gridroute.services.reference import rules_status
+
+    status = rules_status(ctx)  # picks up a changed file, as intake would
     if status.get("error"):
-        report["warnings"].append(f"rules: the file on disk was refused, the last good rules "
-                                  f"({status['sha256'][:12]}) keep serving: {status['error']}")
+        if status.get("sha256") is None:  # nothing ever loaded: intake cannot route
+            first = status["error"].splitlines()[0]
+            report["reasons"].append(f"rules: no valid rules loaded: {first}")
+        else:
+            report["warnings"].append(
+                f"rules: the file on disk was refused, the last good rules "
+                f"({status['sha256'][:12]}) keep serving: {status['error'].splitlines()[0]}")
     return status
 
 
