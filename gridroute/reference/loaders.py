@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 
 from gridroute.reference.models import (
     KIND_LETTERS, UNIT_TYPES, URGENCIES, Category, Component, ReferenceData, Standard, Unit,
+    Urgency,
 )
 from gridroute.sla.clock import Limit, LimitParseError
 
@@ -575,7 +576,7 @@ def _read_sheet(sheet, sheet_name: str, kind: str, errors: list[str],
         standards.append(Standard(
             id=f"{code}-{seqs[code]}", category_code=code, seq=seqs[code],
             filing_condition=values["立案条件"],
-            urgency="urgent" if "紧急" in limit_text else "normal", limit=limit,
+            urgency=Urgency.URGENT if "紧急" in limit_text else Urgency.NORMAL, limit=limit,
             closing_condition=values["结案条件"], handling_unit_hint=context["处置单位"],
             supervising_dept=context["主管部门"]))
 
