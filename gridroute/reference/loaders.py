@@ -482,7 +482,10 @@ def read_limit_cell(text: str) -> tuple[Limit, str, str]:
     if match is None:
         raise LimitParseError(f"no limit at the start of {text!r}")
     read = match.group(0).strip()
-    return Limit.parse_chinese(read), read, normal[match.end():].strip(_NOTE_TRIM)
+    # the note as written (full-width punctuation kept) when normalising kept the length
+    original = text.strip()
+    rest = original if len(original) == len(normal) else normal
+    return Limit.parse_chinese(read), read, rest[match.end():].strip(_NOTE_TRIM)
 
 
 def load_standards_xlsx(path: PathLike) -> tuple[list[Category], list[Standard]]:
