@@ -8,28 +8,44 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from gridroute.sla.clock import Limit
 
 KIND_LETTERS = {"component": "C", "event": "E"}
 """Category kind → code letter: `C` 部件 (component), `E` 事件 (event)."""
 
-URGENCIES = ("normal", "urgent")
 
-UNIT_TYPES = frozenset({
-    "enforcement_squad",  # 城管执法中队
-    "grid_centre",        # 街道网格中心
-    "greening",           # 绿化市容所
-    "municipal",          # 市政养护公司 / 路灯所
-    "housing_office",     # 房管办
-    "water",              # 水务所 / 供水 / 排水公司
-    "police",             # 公安派出所
-    "property",           # 物业
-    "utility",            # 电力 / 燃气 / 通讯
-    "district_centre",    # 区网格化管理中心
-    "city_centre",        # 市网格化管理中心
-    "department",         # 区政府职能部门 (交通委, 建管委, 民防办, 应急局, 救助站 …)
-})
+
+class Urgency(StrEnum):
+    """普通 normal or 紧急 urgent: of a case, of a standards row, in a rule."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+URGENCIES = tuple(Urgency)
+
+
+
+class UnitType(StrEnum):
+    """Kinds of responsible unit (`units.csv` column unit_type)."""
+
+    ENFORCEMENT_SQUAD = "enforcement_squad"  # 城管执法中队
+    GRID_CENTRE = "grid_centre"              # 街道网格中心
+    GREENING = "greening"                    # 绿化市容所
+    MUNICIPAL = "municipal"                  # 市政养护公司 / 路灯所
+    HOUSING_OFFICE = "housing_office"        # 房管办
+    WATER = "water"                          # 水务所 / 供水 / 排水公司
+    POLICE = "police"                        # 公安派出所
+    PROPERTY = "property"                    # 物业
+    UTILITY = "utility"                      # 电力 / 燃气 / 通讯
+    DISTRICT_CENTRE = "district_centre"      # 区网格化管理中心
+    CITY_CENTRE = "city_centre"              # 市网格化管理中心
+    DEPARTMENT = "department"                # 区政府职能部门 (交通委, 建管委, 民防办, 应急局 …)
+
+
+UNIT_TYPES = frozenset(UnitType)
 
 TERRITORIAL = "属地"
 """`handling_unit_hint` value meaning 属地管理: no specialised unit; the case goes to the grid
@@ -79,7 +95,7 @@ class Standard:
     category_code: str
     seq: int
     filing_condition: str  # 立案条件
-    urgency: str  # "normal" | "urgent"
+    urgency: Urgency
     limit: Limit  # 处置时限
     closing_condition: str  # 结案条件
     # 处置单位: a unit code of units.csv, a street template such as `{street}-enforcement`
