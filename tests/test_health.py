@@ -42,7 +42,7 @@ def test_a_healthy_instance_reports_every_fact(app_ctx, at_now):
     assert body["grid"]["streets"] == 10 and len(body["grid"]["content_hash"]) == 64
     ruleset = app_ctx.rules.current()
     assert body["rules"]["sha256"] == ruleset.content_hash
-    assert body["rules"]["rules"] == 28 and body["rules"]["status"] == "ok"
+    assert body["rules"]["rules"] == 36 and body["rules"]["status"] == "ok"
     assert body["scheduler"] == {"tick_seconds": 60, "last_tick_at": None,
                                  "last_tick_ok": None, "jobs": {}}
     assert body["warnings"] == ["scheduler: no escalation tick recorded yet "
