@@ -18,6 +18,7 @@ from gridroute.cases.model import Case, CaseEvent
 from gridroute.store import tables as t
 from gridroute.store.db import READ_ONLY
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
+from gridroute.store.users import AuditRepository, TokenRepository, UserRepository
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -234,6 +235,9 @@ class UnitOfWork:
         self._tx = conn.begin()
         self.cases = CaseRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.users = UserRepository(conn)
+        self.tokens = TokenRepository(conn)
+        self.audit = AuditRepository(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
