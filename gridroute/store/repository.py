@@ -21,11 +21,8 @@ from gridroute.store.clocks import ClockRepository, EscalationRepository
 from gridroute.store.db import READ_ONLY
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
-<<<<<<< HEAD
-from gridroute.store.users import AuditRepository, TokenRepository, UserRepository
-=======
 from gridroute.store.reference import ReferenceRepository
->>>>>>> main
+from gridroute.store.users import AuditRepository, TokenRepository, UserRepository
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -241,13 +238,10 @@ class UnitOfWork:
         self.clocks = ClockRepository(conn)
         self.escalations = EscalationRepository(conn)
         self.outbox = OutboxRepository(conn)
-<<<<<<< HEAD
+        self.reference = ReferenceRepository(conn)
         self.users = UserRepository(conn)
         self.tokens = TokenRepository(conn)
         self.audit = AuditRepository(conn)
-=======
-        self.reference = ReferenceRepository(conn)
->>>>>>> main
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
