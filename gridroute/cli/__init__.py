@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from gridroute.config import ConfigError, load_config
+from gridroute.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 
 
 class CliState:
@@ -26,7 +26,7 @@ class CliState:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", envvar="GRIDROUTE_CONFIG", type=click.Path(),
-              help="Configuration file (default: ./config.toml).")
+              help=f"Configuration file (default: $GRIDROUTE_CONFIG, else {DEFAULT_CONFIG_PATH}).")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """gridroute: grid-based urban management event router (城市网格化管理)."""
