@@ -22,6 +22,7 @@ from typing import Callable, Iterable
 from gridroute.reference.merge import StandardsWorkbook, WorkbookRow
 from gridroute.reference.models import (
     KIND_LETTERS, UNIT_TYPES, URGENCIES, Category, Component, ReferenceData, Standard, Unit,
+    Urgency,
 )
 from gridroute.sla.clock import CHINESE_LIMIT_UNITS, Limit, LimitParseError
 
@@ -630,7 +631,7 @@ def _read_sheet(sheet, sheet_name: str, kind: str, result: StandardsWorkbook,
         result.rows.append(WorkbookRow(
             where=where, category_code=context["code"], filing_condition=filing,
             closing_condition=values["结案条件"],
-            urgency="urgent" if "紧急" in read else "normal", limit=limit, limit_note=note,
+            urgency=Urgency.URGENT if "紧急" in read else Urgency.NORMAL, limit=limit, limit_note=note,
             handling_unit_hint=context["处置单位"], supervising_dept=context["主管部门"]))
     return []
 

@@ -95,7 +95,7 @@ _ROW_VALUES = operator.attrgetter(*_ROW_FIELDS)
 
 def case_to_row(case: Case) -> dict[str, Any]:
     row = dict(zip(_ROW_FIELDS, _ROW_VALUES(case)))
-    for name in ("channel", "state", "previous_state"):  # the enum-valued fields
+    for name in ("channel", "state", "previous_state", "urgency", "locate_status"):  # enums
         value = row[name]
         if isinstance(value, Enum):
             row[name] = value.value
