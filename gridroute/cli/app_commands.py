@@ -13,9 +13,9 @@ def db() -> None:
 
 
 def _shown_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from gridroute.store.db import display_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return display_url(url)
 
 
 @db.command("upgrade")

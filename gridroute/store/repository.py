@@ -19,6 +19,7 @@ from gridroute.cases.model import Case, CaseEvent
 from gridroute.store import tables as t
 from gridroute.store.clocks import ClockRepository, EscalationRepository
 from gridroute.store.db import READ_ONLY
+from gridroute.store.health import HealthRepository
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
 from gridroute.store.reference import ReferenceRepository
@@ -237,6 +238,7 @@ class UnitOfWork:
         self.clocks = ClockRepository(conn)
         self.escalations = EscalationRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.health = HealthRepository(conn)
         self.reference = ReferenceRepository(conn)
         return self
 
