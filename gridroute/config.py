@@ -73,6 +73,7 @@ class ReferenceSettings:
     standards: str = "data/reference/huangpu/standards.csv"
     units: str = "data/reference/huangpu/units.csv"
     components: str = "data/reference/huangpu/components.csv"
+    inspectors: str = "data/reference/huangpu/inspectors.csv"
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ class AuthSettings:
 _PATH_KEYS = {
     ("data", "dir"), ("grid", "path"), ("grid", "street_names"),
     ("reference", "categories"), ("reference", "standards"), ("reference", "units"),
-    ("reference", "components"), ("rules", "path"), ("sla", "overrides"),
+    ("reference", "components"), ("reference", "inspectors"), ("rules", "path"),
+    ("sla", "overrides"),
 }
 
 

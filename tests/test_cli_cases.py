@@ -39,7 +39,7 @@ def test_report_act_show(gr):
     assert reported.stdout.splitlines()[1].startswith(
         "  routing: rule=refuse-and-cleaning fallback=False  Rule 'refuse-and-cleaning' (#28)")
 
-    filed = gr("cases", "act", public_id, "file", "--actor", "acc-1", "--role", "acceptor",
+    filed = gr("cases", "act", public_id, "file", "--actor", "lead-1", "--role", "shift_lead",
                "--at", "2026-11-25T15:50:00+08:00")
     assert filed.exit_code == 0, filed.output
     dispatched = gr("cases", "act", public_id, "dispatch", "--actor", "disp-1", "--role",
@@ -59,7 +59,7 @@ def test_report_act_show(gr):
     assert len(history) == 3
     assert re.fullmatch(r"  #1 \S+ report by insp-7 \(inspector\) - → reported", history[0])
     assert history[1:] == [
-        "  #2 2026-11-25T15:50:00+08:00 file by acc-1 (acceptor) reported → filed",
+        "  #2 2026-11-25T15:50:00+08:00 file by lead-1 (shift_lead) reported → filed",
         "  #3 2026-11-25T16:00:00+08:00 dispatch by disp-1 (dispatcher) filed → dispatched"]
 
 
@@ -69,8 +69,8 @@ def test_act_refusals_exit_1_and_change_nothing(gr):
     wrong_role = gr("cases", "act", public_id, "file", "--actor", "x", "--role", "inspector")
     assert wrong_role.exit_code == 1
     assert wrong_role.stderr == ("Error: role: role inspector may not file; allowed roles: "
-                                 "acceptor, shift_lead, system\n")
-    stale = gr("cases", "act", public_id, "file", "--actor", "x", "--role", "acceptor",
+                                 "shift_lead, system\n")
+    stale = gr("cases", "act", public_id, "file", "--actor", "x", "--role", "shift_lead",
                "--version", "7")
     assert stale.exit_code == 1
     assert stale.stderr == "Error: version: stale version: expected 7, actual 1\n"

@@ -64,24 +64,28 @@ def test_inspector_report_full_loop_with_auto_file():
     run("dispatch", "dispatcher", payload={"unit_code": "U-CG-01"})
     run("accept", "unit")
     run("resolve", "unit", payload={"reply": "cleared", "photos": ["after.jpg"]})
+    run("send_check", "acceptor", payload={"inspector": "inspector-1"})
+    assert run.case.inspector == "inspector-1"
     run("check_pass", "inspector")
-    run("close", "acceptor")
+    run("close", "shift_lead")
     case = run.case
     assert case.state is State.CLOSED
-    assert case.version == 7
-    assert [e.seq for e in run.events] == [2, 3, 4, 5, 6, 7]
+    assert case.version == 8
+    assert [e.seq for e in run.events] == [2, 3, 4, 5, 6, 7, 8]
     assert [e.to_state for e in run.events] == [
-        State.FILED, State.DISPATCHED, State.ACCEPTED, State.RESOLVED, State.CHECKED,
-        State.CLOSED]
+        State.FILED, State.DISPATCHED, State.ACCEPTED, State.RESOLVED, State.CHECKING,
+        State.CHECKED, State.CLOSED]
     assert [e.from_state for e in run.events] == [
         State.REPORTED, State.FILED, State.DISPATCHED, State.ACCEPTED, State.RESOLVED,
-        State.CHECKED]
+        State.CHECKING, State.CHECKED]
+    assert [e.unit_code for e in run.events] == [None] + ["U-CG-01"] * 6
+    assert case.inspector is None
     assert case.filed_at == T0 + timedelta(minutes=1)
     assert case.dispatched_at == T0 + timedelta(minutes=2)
     assert case.accepted_at == T0 + timedelta(minutes=3)
     assert case.resolved_at == T0 + timedelta(minutes=4)
-    assert case.checked_at == T0 + timedelta(minutes=5)
-    assert case.closed_at == T0 + timedelta(minutes=6)
+    assert case.checked_at == T0 + timedelta(minutes=6)
+    assert case.closed_at == T0 + timedelta(minutes=7)
     assert case.unit_code == "U-CG-01"
     assert (case.returns, case.reworks, case.extensions) == (0, 0, 0)
     assert not case.is_open and case.is_terminal
@@ -93,11 +97,14 @@ def test_inspector_report_full_loop_with_auto_file():
 @pytest.mark.parametrize("channel", [Channel.PUBLIC, Channel.HOTLINE])
 def test_public_report_is_verified_then_filed(channel):
     run = Runner(make_case(channel=channel))
+    sent = run("send_verify", "acceptor", payload={"inspector": "inspector-1"})
+    assert (sent.from_state, sent.to_state) == (State.REPORTED, State.VERIFYING)
     ev = run("verify", "inspector")
-    assert (ev.from_state, ev.to_state) == (State.REPORTED, State.VERIFIED)
-    run("file", "acceptor")
+    assert (ev.from_state, ev.to_state) == (State.VERIFYING, State.VERIFIED)
+    assert ev.payload == {"inspector": "inspector-1"}
+    run("file", "shift_lead")
     assert run.case.state is State.FILED
-    assert run.case.filed_at == T0 + timedelta(minutes=2)
+    assert run.case.filed_at == T0 + timedelta(minutes=3)
 
 
 @pytest.mark.parametrize("channel", [Channel.INSPECTOR, Channel.IMPORT])
@@ -145,13 +152,16 @@ def test_return_redispatch_rework_loop_counts():
     assert run.case.accepted_at is None  # the new unit has to sign again
     run("accept", "unit")
     run("resolve", "unit", payload={"reply": "done"})
+    run("send_check", "acceptor", payload={"inspector": "inspector-1"})
     ev = run("check_fail", "inspector", reason="still there")
     assert run.case.state is State.REWORK and run.case.reworks == 1
     assert run.case.unit_code == "U-C"  # same unit reworks
-    assert ev.payload == {"reworks": 1, "unit_code": "U-C"}
+    assert ev.payload == {"reworks": 1, "unit_code": "U-C", "inspector": "inspector-1"}
     run("resolve", "unit", payload={"reply": "done again"})
+    run("send_check", "acceptor", payload={"inspector": "inspector-1"})
     run("check_fail", "inspector", reason="still there")
     run("resolve", "unit", payload={"reply": "done for real"})
+    run("send_check", "acceptor", payload={"inspector": "inspector-1"})
     run("check_pass", "inspector")
     run("close", "shift_lead")
     case = run.case
@@ -279,7 +289,7 @@ def test_appeal_denied_then_appeal_again():
 def test_appeal_can_be_decided_after_closure():
     case = make_case(state=State.CHECKED)
     apply(case, "appeal", actor="u", role="unit", at=T0, reason="weather")
-    apply(case, "close", actor="a", role="acceptor", at=T0)
+    apply(case, "close", actor="a", role="shift_lead", at=T0)
     apply(case, "approve_appeal", actor="m", role="manager", at=T0)
     assert case.state is State.CLOSED and case.overdue_excluded is True
 
@@ -331,9 +341,20 @@ def test_escalate_on_a_reported_case_for_the_filing_clock():
 # --------------------------------------------------------------------------- refusals
 
 @pytest.mark.parametrize("action,state,role,allowed,kw", [
-    ("verify", State.REPORTED, "acceptor", "inspector", {}),
-    ("file", State.REPORTED, "dispatcher", "acceptor, shift_lead, system", {}),
-    ("file", State.REPORTED, "public", "acceptor, shift_lead, system", {}),
+    ("verify", State.VERIFYING, "acceptor", "inspector", {}),
+    ("file", State.REPORTED, "dispatcher", "shift_lead, system", {}),
+    ("file", State.REPORTED, "public", "shift_lead, system", {}),
+    ("file", State.REPORTED, "acceptor", "shift_lead, system", {}),
+    ("send_verify", State.REPORTED, "inspector", "acceptor, shift_lead",
+     {"payload": {"inspector": "i"}}),
+    ("send_check", State.RESOLVED, "dispatcher", "acceptor, shift_lead",
+     {"payload": {"inspector": "i"}}),
+    ("void", State.DISPATCHED, "acceptor", "shift_lead", {"reason": "r"}),
+    ("approve_suspension", State.ACCEPTED, "dispatcher", "shift_lead", {}),
+    ("request_suspension", State.ACCEPTED, "dispatcher", "unit",
+     {"reason": "r", "payload": {"until": T0 + timedelta(days=2)}}),
+    ("review_pass", State.RESOLVED, "acceptor", "dispatcher", {}),
+    ("self_handle", State.REPORTED, "unit", "inspector, acceptor", {"payload": {"reply": "x"}}),
     ("reject", State.REPORTED, "system", "acceptor, shift_lead", {"reason": "r"}),
     ("merge", State.FILED, "unit", "acceptor, shift_lead, dispatcher",
      {"payload": {"parent_id": 1}}),
@@ -342,10 +363,11 @@ def test_escalate_on_a_reported_case_for_the_filing_clock():
     ("accept", State.DISPATCHED, "dispatcher", "unit", {}),
     ("return", State.DISPATCHED, "inspector", "unit", {"reason": "r"}),
     ("resolve", State.ACCEPTED, "inspector", "unit", {"payload": {"reply": "x"}}),
-    ("check_pass", State.RESOLVED, "unit", "inspector", {}),
-    ("check_fail", State.RESOLVED, "acceptor", "inspector", {"reason": "r"}),
-    ("close", State.CHECKED, "inspector", "acceptor, shift_lead", {}),
-    ("close", State.CHECKED, "manager", "acceptor, shift_lead", {}),
+    ("check_pass", State.CHECKING, "unit", "inspector", {}),
+    ("check_fail", State.CHECKING, "acceptor", "inspector", {"reason": "r"}),
+    ("close", State.CHECKED, "inspector", "shift_lead", {}),
+    ("close", State.CHECKED, "acceptor", "shift_lead", {}),
+    ("close", State.CHECKED, "manager", "shift_lead", {}),
     ("close_with_parent", State.MERGED, "acceptor", "system", {}),
     ("request_extension", State.ACCEPTED, "dispatcher", "unit", {"reason": "r"}),
     ("suspend", State.ACCEPTED, "unit", "shift_lead, dispatcher",
@@ -397,7 +419,12 @@ def test_unknown_action():
     ("reject", State.VERIFIED, "shift_lead", {"reason": "   "}),
     ("return", State.DISPATCHED, "unit", {}),
     ("return", State.ACCEPTED, "unit", {"reason": ""}),
-    ("check_fail", State.RESOLVED, "inspector", {}),
+    ("check_fail", State.CHECKING, "inspector", {}),
+    ("verify_false", State.VERIFYING, "inspector", {}),
+    ("void", State.ACCEPTED, "shift_lead", {"reason": " "}),
+    ("request_suspension", State.ACCEPTED, "unit",
+     {"payload": {"until": T0 + timedelta(days=5)}}),
+    ("deny_suspension", State.ACCEPTED, "shift_lead", {}),
     ("request_extension", State.ACCEPTED, "unit", {}),
     ("deny_extension", State.ACCEPTED, "dispatcher", {}),
     ("suspend", State.DISPATCHED, "dispatcher",
@@ -407,7 +434,10 @@ def test_unknown_action():
 ])
 def test_reason_required(action, state, role, kw):
     case = make_case(state=state, extension_pending=action == "deny_extension",
-                     appeal="pending" if action == "deny_appeal" else None)
+                     appeal="pending" if action == "deny_appeal" else None,
+                     channel=Channel.PUBLIC if action == "verify_false" else Channel.INSPECTOR,
+                     suspension_requested_until=T0 + timedelta(days=3)
+                     if action == "deny_suspension" else None)
     err = refused(case, ReasonRequired, action, role=role, **kw)
     assert err.code == "reason_required"
     assert err.field == "reason"
@@ -421,10 +451,15 @@ def test_reason_required(action, state, role, kw):
     ("dispatch", State.RETURNED, "dispatcher", "unit_code", {"payload": {"unit_code": " "}}),
     ("resolve", State.ACCEPTED, "unit", "reply", {"payload": {"photos": ["a.jpg"]}}),
     ("suspend", State.ACCEPTED, "shift_lead", "until", {"reason": "works"}),
+    ("request_suspension", State.ACCEPTED, "unit", "until", {"reason": "works"}),
+    ("send_verify", State.REPORTED, "acceptor", "inspector", {}),
+    ("send_check", State.RESOLVED, "acceptor", "inspector", {"payload": {"inspector": " "}}),
+    ("self_handle", State.REPORTED, "inspector", "reply", {"payload": {"photos": ["a.jpg"]}}),
     ("escalate", State.FILED, "system", "level", {}),
 ])
 def test_missing_field(action, state, role, field, kw):
-    case = make_case(state=state)
+    case = make_case(state=state, channel=Channel.PUBLIC if action == "send_verify"
+                     else Channel.INSPECTOR)
     err = refused(case, MissingField, action, role=role, **kw)
     assert err.code == "missing_field"
     assert err.field == field
@@ -442,8 +477,19 @@ def test_missing_actor():
     ("dispatch", State.DISPATCHED, "dispatcher", {"payload": {"unit_code": "U"}}),
     ("dispatch", State.REPORTED, "system", {"payload": {"unit_code": "U"}}),
     ("verify", State.VERIFIED, "inspector", {}),
-    ("file", State.FILED, "acceptor", {}),
-    ("file", State.REJECTED, "acceptor", {}),
+    ("verify", State.REPORTED, "inspector", {}),  # no verify task was sent
+    ("file", State.FILED, "shift_lead", {}),
+    ("file", State.REJECTED, "shift_lead", {}),
+    ("file", State.VERIFYING, "shift_lead", {}),  # the inspector has not answered yet
+    ("void", State.REPORTED, "shift_lead", {"reason": "r"}),  # not filed: reject it
+    ("void", State.CLOSED, "shift_lead", {"reason": "r"}),
+    ("void", State.VOIDED, "shift_lead", {"reason": "r"}),
+    ("send_check", State.ACCEPTED, "acceptor", {"payload": {"inspector": "i"}}),
+    ("send_check", State.CHECKING, "acceptor", {"payload": {"inspector": "i"}}),
+    ("self_handle", State.FILED, "inspector", {"payload": {"reply": "x"}}),
+    ("return", State.CHECKING, "unit", {"reason": "r"}),
+    ("request_suspension", State.RESOLVED, "unit",
+     {"reason": "r", "payload": {"until": T0 + timedelta(days=2)}}),
     ("reject", State.FILED, "acceptor", {"reason": "r"}),
     ("merge", State.DISPATCHED, "dispatcher", {"payload": {"parent_id": 1}}),
     ("accept", State.FILED, "unit", {}),
@@ -452,9 +498,10 @@ def test_missing_actor():
     ("resolve", State.DISPATCHED, "unit", {"payload": {"reply": "x"}}),
     ("resolve", State.RESOLVED, "unit", {"payload": {"reply": "x"}}),
     ("check_pass", State.ACCEPTED, "inspector", {}),
+    ("check_pass", State.RESOLVED, "inspector", {}),  # no check task was sent
     ("check_fail", State.CHECKED, "inspector", {"reason": "r"}),
-    ("close", State.RESOLVED, "acceptor", {}),
-    ("close", State.CLOSED, "acceptor", {}),
+    ("close", State.RESOLVED, "shift_lead", {}),
+    ("close", State.CLOSED, "shift_lead", {}),
     ("close_with_parent", State.FILED, "system", {}),
     ("request_extension", State.DISPATCHED, "unit", {"reason": "r"}),
     ("suspend", State.FILED, "dispatcher", {"reason": "r"}),
@@ -483,7 +530,7 @@ def test_illegal_transition_message_example():
 
 
 @pytest.mark.parametrize("channel", [Channel.PUBLIC, Channel.HOTLINE])
-@pytest.mark.parametrize("role", ["acceptor", "system"])
+@pytest.mark.parametrize("role", ["shift_lead", "system"])
 def test_public_report_cannot_be_filed_before_verification(channel, role):
     case = make_case(channel=channel)
     err = refused(case, IllegalTransition, "file", role=role)
@@ -494,9 +541,10 @@ def test_public_report_cannot_be_filed_before_verification(channel, role):
 @pytest.mark.parametrize("channel", [Channel.INSPECTOR, Channel.IMPORT])
 def test_verify_only_for_public_and_hotline(channel):
     case = make_case(channel=channel)
-    err = refused(case, IllegalTransition, "verify", role="inspector")
-    assert err.message == ("cannot verify a case in state reported: only public and hotline "
-                           f"reports are verified, this one came from {channel.value}")
+    err = refused(case, IllegalTransition, "send_verify", role="acceptor",
+                  payload={"inspector": "i"})
+    assert err.message == ("cannot send_verify a case in state reported: only public and "
+                           f"hotline reports are verified, this one came from {channel.value}")
 
 
 @pytest.mark.parametrize("action,role", [("approve_extension", "dispatcher"),
@@ -617,16 +665,23 @@ def test_clock_effects_match_the_contract():
     assert ce["dispatch"] == (("dispatch", "complete"), ("accept", "start"),
                               ("handle", "start_or_resume"))
     assert ce["accept"] == (("accept", "complete"),)
-    assert ce["return"] == (("accept", "complete"), ("handle", "pause"))
-    assert ce["resolve"] == (("handle", "complete"), ("check", "start"))
+    assert ce["return"] == (("accept", "complete"), ("handle", "pause"), ("dispatch", "start"))
+    assert ce["resolve"] == (("handle", "complete"),)
+    assert ce["send_verify"] == (("verify", "start"),)
+    assert ce["verify"] == (("verify", "complete"),)
+    assert ce["verify_false"] == (("verify", "complete"), ("*", "stop"))
+    assert ce["send_check"] == (("check", "start"),)
+    assert ce["review_fail"] == (("handle", "restart"),)
+    assert ce["approve_suspension"] == (("handle", "pause"),)
     assert ce["check_pass"] == (("check", "complete"),)
     assert ce["check_fail"] == (("check", "complete"), ("handle", "restart"))
     assert ce["approve_extension"] == (("handle", "extend"),)
     assert ce["suspend"] == (("handle", "pause"),)
     assert ce["resume"] == (("handle", "resume"),)
-    for action in ("close", "reject", "merge", "close_with_parent"):
+    for action in ("close", "reject", "merge", "close_with_parent", "void", "self_handle"):
         assert ce[action] == (("*", "stop"),)
-    for action in ("verify", "request_extension", "deny_extension", "appeal",
+    for action in ("request_extension", "deny_extension", "appeal", "review_pass",
+                   "request_suspension", "deny_suspension",
                    "approve_appeal", "deny_appeal", "escalate"):
         assert ce[action] == ()
 
@@ -636,6 +691,7 @@ def test_no_action_leaves_a_terminal_state_except_late_appeal_decisions():
         if State.CLOSED in t.from_states:
             assert action in ("approve_appeal", "deny_appeal") and t.to_state is None
         assert State.REJECTED not in t.from_states
+        assert State.VOIDED not in t.from_states
 
 
 _GOOD_KW = {
@@ -645,6 +701,10 @@ _GOOD_KW = {
     "suspend": {"reason": "r", "payload": {"until": T0 + timedelta(days=30)}},
     "merge": {"payload": {"parent_id": 1}}, "dispatch": {"payload": {"unit_code": "U"}},
     "resolve": {"payload": {"reply": "done"}}, "escalate": {"payload": {"level": 4}},
+    "void": {"reason": "r"}, "verify_false": {"reason": "r"}, "review_fail": {"reason": "r"},
+    "deny_suspension": {"reason": "r"}, "self_handle": {"payload": {"reply": "fixed"}},
+    "send_verify": {"payload": {"inspector": "a"}}, "send_check": {"payload": {"inspector": "a"}},
+    "request_suspension": {"reason": "r", "payload": {"until": T0 + timedelta(days=30)}},
 }
 
 _CASE_VARIANTS = [
@@ -652,6 +712,7 @@ _CASE_VARIANTS = [
     {"channel": Channel.INSPECTOR},
     {"extension_pending": True, "appeal": "pending", "extensions": 1},
     {"extensions": 2, "appeal": "approved", "supervising_level": 4},
+    {"suspension_requested_until": T0 + timedelta(days=20), "inspector": "a"},
 ]
 
 
@@ -676,8 +737,12 @@ def test_allowed_actions_agrees_with_apply(state, variant):
 def test_allowed_actions_examples():
     assert allowed_actions(make_case(state=State.FILED), "dispatcher") == ["merge", "dispatch"]
     assert allowed_actions(make_case(state=State.ACCEPTED), Role.UNIT) == [
-        "return", "resolve", "request_extension", "appeal"]
-    assert allowed_actions(make_case(channel=Channel.PUBLIC), "acceptor") == ["reject", "merge"]
+        "return", "resolve", "request_extension", "request_suspension", "appeal"]
+    assert allowed_actions(make_case(channel=Channel.PUBLIC), "acceptor") == [
+        "send_verify", "reject", "merge"]
+    assert allowed_actions(make_case(), "shift_lead") == ["file", "reject", "merge"]
+    assert allowed_actions(make_case(state=State.CHECKED), "shift_lead") == [
+        "close", "void"]
     assert allowed_actions(make_case(state=State.CLOSED), "acceptor") == []
     assert allowed_actions(make_case(), "nobody") == []
 
@@ -706,7 +771,8 @@ def test_intake_event_and_seq_numbering():
     assert (first.seq, first.action, first.from_state, first.to_state) == (
         1, "report", None, State.REPORTED)
     assert first.at == T0 and first.payload == {"channel": "hotline"}
-    ev = apply(case, "verify", actor="i", role="inspector", at=T0)
+    ev = apply(case, "send_verify", actor="a", role="acceptor", at=T0,
+               payload={"inspector": "i"})
     assert ev.seq == 2
 
 
@@ -735,4 +801,4 @@ def test_case_model_validation():
         Case(supervising_level=5)
     with pytest.raises(ValueError):
         Case(state="lost")
-    assert set(State) - OPEN_STATES == {State.REJECTED, State.CLOSED}
+    assert set(State) - OPEN_STATES == {State.REJECTED, State.CLOSED, State.VOIDED}

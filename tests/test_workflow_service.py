@@ -29,6 +29,9 @@ def new_case(ctx, *, channel="inspector", category="E0102", when=None):
         description="暴露垃圾", reporter="r-1", reported_at=when or at(25, 9))).case
 
 
+INSPECTOR = "insp-310101001005"  # patrols community 310101001005, cell 310101001005015
+
+
 def act(ctx, case, action, role, when, *, actor=None, reason=None, **payload):
     return perform(ctx, case.id, action, actor=actor or f"{role}-1", role=role, reason=reason,
                    payload=payload, at=when).case
@@ -59,7 +62,7 @@ def history(ctx, case_id):
 
 def filed_and_dispatched(ctx, dispatch_at=None):
     case = new_case(ctx)
-    act(ctx, case, "file", "acceptor", at(25, 9, 10))
+    act(ctx, case, "file", "shift_lead", at(25, 9, 10))
     return act(ctx, case, "dispatch", "dispatcher", dispatch_at or at(25, 16))
 
 
@@ -68,47 +71,57 @@ def filed_and_dispatched(ctx, dispatch_at=None):
 def test_full_life_cycle_with_rework(app_ctx):
     case = new_case(app_ctx, channel="public")
     steps = [
+        ("send_verify", "acceptor", at(25, 9, 5), None, {"inspector": INSPECTOR}, "verifying"),
         ("verify", "inspector", at(25, 9, 10), None, {}, "verified"),
-        ("file", "acceptor", at(25, 9, 20), None, {}, "filed"),
+        ("file", "shift_lead", at(25, 9, 20), None, {}, "filed"),
         ("dispatch", "dispatcher", at(25, 9, 30), None, {}, "dispatched"),
         ("accept", "unit", at(25, 10), None, {}, "accepted"),
         ("resolve", "unit", at(25, 11), None, {"reply": "已清运"}, "resolved"),
+        ("send_check", "acceptor", at(25, 11, 10), None, {"inspector": INSPECTOR}, "checking"),
         ("check_fail", "inspector", at(25, 11, 30), "仍有垃圾", {}, "rework"),
         ("resolve", "unit", at(25, 14), None, {"reply": "已彻底清运"}, "resolved"),
+        ("send_check", "acceptor", at(25, 14, 10), None, {"inspector": INSPECTOR}, "checking"),
         ("check_pass", "inspector", at(25, 14, 30), None, {}, "checked"),
-        ("close", "acceptor", at(25, 15), None, {}, "closed"),
+        ("close", "shift_lead", at(25, 15), None, {}, "closed"),
     ]
     for action, role, when, reason, payload, state in steps:
-        case = act(app_ctx, case, action, role, when, reason=reason, **payload)
+        actor = INSPECTOR if role == "inspector" else None
+        case = act(app_ctx, case, action, role, when, reason=reason, actor=actor, **payload)
         assert case.state.value == state, action
-    assert case.version == 10
+    assert case.version == 13
     assert (case.reworks, case.returns, case.extensions) == (1, 0, 0)
     assert case.unit_code == "greening"
     assert case.closed_at == at(25, 15)
     events = history(app_ctx, case.id)
-    assert [e.seq for e in events] == list(range(1, 11))
+    assert [e.seq for e in events] == list(range(1, 14))
     assert [(e.action, e.role.value, e.to_state.value) for e in events] == [
-        ("report", "public", "reported"), ("verify", "inspector", "verified"),
-        ("file", "acceptor", "filed"), ("dispatch", "dispatcher", "dispatched"),
+        ("report", "public", "reported"), ("send_verify", "acceptor", "verifying"),
+        ("verify", "inspector", "verified"),
+        ("file", "shift_lead", "filed"), ("dispatch", "dispatcher", "dispatched"),
         ("accept", "unit", "accepted"), ("resolve", "unit", "resolved"),
-        ("check_fail", "inspector", "rework"), ("resolve", "unit", "resolved"),
-        ("check_pass", "inspector", "checked"), ("close", "acceptor", "closed")]
-    assert events[6].reason == "仍有垃圾"
-    assert events[3].payload["unit_code"] == "greening"
-    assert events[5].payload["reply"] == "已清运"
+        ("send_check", "acceptor", "checking"), ("check_fail", "inspector", "rework"),
+        ("resolve", "unit", "resolved"), ("send_check", "acceptor", "checking"),
+        ("check_pass", "inspector", "checked"), ("close", "shift_lead", "closed")]
+    assert events[8].reason == "仍有垃圾"
+    assert events[4].payload["unit_code"] == "greening"
+    assert events[6].payload["reply"] == "已清运"
+    # every event carries its time, actor, role and unit
+    assert all(e.at and e.actor and e.role for e in events)
+    assert [e.unit_code for e in events] == ["greening"] * 13
 
     with app_ctx.uow(read_only=True) as uow:
         stored = uow.cases.get(case.id)
         clocks = {r.phase: r for r in run_sql(uow, sa.select(t.case_clocks)).all()}
         topics = [r.topic for r in run_sql(uow, sa.select(t.outbox).order_by(t.outbox.c.id))]
-    assert stored.state.value == "closed" and stored.version == 10 and stored.reworks == 1
+    assert stored.state.value == "closed" and stored.version == 13 and stored.reworks == 1
     assert {p: c.state for p, c in clocks.items()} == {
-        "file": "done", "dispatch": "done", "accept": "done", "handle": "done", "check": "done"}
+        "verify": "done", "file": "done", "dispatch": "done", "accept": "done",
+        "handle": "done", "check": "done"}
     # 返工 restarted the handle clock at 11:30 with the full 4 working hours (second run)
     assert clocks["handle"].run == 2
     assert clocks["handle"].deadline == at(25, 16, 30)
-    assert topics == ["case.reported", "case.dispatch", "case.resolve", "case.check_fail",
-                      "case.resolve"]
+    assert topics == ["case.reported", "case.send_verify", "case.dispatch", "case.resolve",
+                      "case.send_check", "case.check_fail", "case.resolve", "case.send_check"]
 
 
 def test_return_and_redispatch_counts_and_resumes_the_handle_clock(app_ctx):
@@ -160,7 +173,7 @@ def test_wrong_role_is_refused_and_changes_nothing(app_ctx):
     case = new_case(app_ctx)
     error = _refusal(app_ctx, case, "file", "inspector")
     assert (error.field, error.code) == ("role", "role_not_allowed")
-    assert error.message == "role inspector may not file; allowed roles: acceptor, shift_lead, system"
+    assert error.message == "role inspector may not file; allowed roles: shift_lead, system"
 
 
 def test_missing_reason_is_refused_and_changes_nothing(app_ctx):
@@ -179,28 +192,28 @@ def test_illegal_transition_is_refused_and_changes_nothing(app_ctx):
 
 def test_public_report_must_be_verified_before_filing(app_ctx):
     case = new_case(app_ctx, channel="public")
-    error = _refusal(app_ctx, case, "file", "acceptor")
+    error = _refusal(app_ctx, case, "file", "shift_lead")
     assert error.message == ("cannot file a case in state reported: public and hotline "
                              "reports must be verified first")
 
 
 def test_stale_version_is_a_conflict_on_field_version(app_ctx):
     case = new_case(app_ctx)
-    error = _refusal(app_ctx, case, "file", "acceptor", version=0, exc=Conflict)
+    error = _refusal(app_ctx, case, "file", "shift_lead", version=0, exc=Conflict)
     assert (error.field, error.code, error.status) == ("version", "stale_version", 409)
     assert error.message == "stale version: expected 0, actual 1"
-    ok = perform(app_ctx, case.id, "file", actor="acc", role="acceptor", expected_version=1,
+    ok = perform(app_ctx, case.id, "file", actor="lead", role="shift_lead", expected_version=1,
                  at=at(25, 12)).case
     assert ok.version == 2
 
 
 def test_unknown_unit_and_unknown_case_are_refused(app_ctx):
     case = new_case(app_ctx)
-    act(app_ctx, case, "file", "acceptor", at(25, 9, 10))
+    act(app_ctx, case, "file", "shift_lead", at(25, 9, 10))
     error = _refusal(app_ctx, case, "dispatch", "dispatcher", payload={"unit_code": "nobody"})
     assert (error.field, error.message) == ("unit_code", "unknown unit 'nobody'")
     with pytest.raises(NotFound) as info:
-        perform(app_ctx, "GR-20261125-999999", "file", actor="a", role="acceptor")
+        perform(app_ctx, "GR-20261125-999999", "file", actor="a", role="shift_lead")
     assert (info.value.field, info.value.message) == ("case", "no case 'GR-20261125-999999'")
 
 

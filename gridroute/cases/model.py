@@ -62,12 +62,15 @@ class Role(str, Enum):
 class State(str, Enum):
     """Case states.
 
-    reported 上报, verified 核实, filed 立案, rejected 不予立案, merged 合并 (into a parent),
-    dispatched 派遣, accepted 签收, returned 退回, resolved 处置反馈, rework 返工,
-    checked 核查通过, suspended 挂账, closed 结案.
+    reported 上报, verifying 核实中 (a verify task is with an inspector), verified 核实属实,
+    filed 立案, rejected 不予立案, merged 合并 (into a parent), dispatched 派遣, accepted 签收,
+    returned 退回, resolved 处置反馈, reviewed 派遣员审核通过 (optional review of the reply),
+    checking 核查中 (a check task is with an inspector), rework 返工, checked 核查通过,
+    suspended 挂账, closed 结案, voided 作废 (found invalid after filing).
     """
 
     REPORTED = "reported"
+    VERIFYING = "verifying"
     VERIFIED = "verified"
     FILED = "filed"
     REJECTED = "rejected"
@@ -76,25 +79,28 @@ class State(str, Enum):
     ACCEPTED = "accepted"
     RETURNED = "returned"
     RESOLVED = "resolved"
+    REVIEWED = "reviewed"
+    CHECKING = "checking"
     REWORK = "rework"
     CHECKED = "checked"
     SUSPENDED = "suspended"
     CLOSED = "closed"
+    VOIDED = "voided"
 
     def __str__(self) -> str:
         return self.value
 
 
 #: States a case never leaves.
-TERMINAL_STATES: frozenset[State] = frozenset({State.REJECTED, State.CLOSED})
+TERMINAL_STATES: frozenset[State] = frozenset({State.REJECTED, State.CLOSED, State.VOIDED})
 #: Everything not terminal. ``merged`` is open (closing the parent closes it) ...
 OPEN_STATES: frozenset[State] = frozenset(State) - TERMINAL_STATES
 #: ... but a merged case is never offered as a duplicate parent.
 DUPLICATE_CANDIDATE_STATES: frozenset[State] = OPEN_STATES - {State.MERGED}
 #: Open states reached only after a first dispatch: where a unit may lodge an appeal (超时申诉).
 APPEAL_STATES: frozenset[State] = frozenset({
-    State.DISPATCHED, State.ACCEPTED, State.RETURNED, State.RESOLVED, State.REWORK,
-    State.CHECKED, State.SUSPENDED,
+    State.DISPATCHED, State.ACCEPTED, State.RETURNED, State.RESOLVED, State.REVIEWED,
+    State.CHECKING, State.REWORK, State.CHECKED, State.SUSPENDED,
 })
 #: Supervision levels (督办): 0 none, 1 unit, 2 street centre, 3 district centre, 4 city centre.
 MAX_SUPERVISING_LEVEL = TOP_LEVEL  # the top rung of the escalation ladder
@@ -158,6 +164,13 @@ class Case:
     overdue_excluded: bool = False
     supervising_level: int = 0
     parent_id: int | None = None
+    #: the inspector holding the open 核实 or 核查 task (None when no task is out)
+    inspector: str | None = None
+    #: a unit's pending 挂账 request: the date it asked for (None when none is pending)
+    suspension_requested_until: datetime | None = None
+    #: 自行处置: fixed on the spot by the reporter, filed and closed in one step; kept out of
+    #: unit statistics (no unit)
+    self_handled: bool = False
 
     # intake bookkeeping
     external_id: str | None = None
@@ -213,6 +226,9 @@ class CaseEvent:
     reason: str | None = None
     at: datetime
     payload: dict[str, Any] = field(default_factory=dict)
+    #: the case's responsible unit after the action (the unit a dispatch sent it to, the unit
+    #: that returned it, ...); None before routing and for self-handled cases
+    unit_code: str | None = None
 
     def __post_init__(self) -> None:
         self.role = Role(self.role)

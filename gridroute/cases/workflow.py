@@ -5,14 +5,21 @@ and payload requirements and the clock effects the service layer applies through
 module. ``apply`` validates everything first and only then mutates the case, so a refused
 action leaves the case exactly as it was.
 
-Branches of the closed loop (闭环) covered here: 核实 verify of public reports, 不予立案 reject,
-合并 merge of duplicates, 退回 return and re-dispatch, 返工 rework after a failed 核查, 延期
-extension (at most two), 挂账 suspension (at most a year), 超时申诉 overtime appeal and 督办
-escalation.
+Branches of the closed loop (闭环) covered here: 核实派发 / 核查派发 verify and check tasks sent
+to an inspector (each with its own clock), 核实 属实 / 不属实, 不予立案 reject, 作废 void after
+filing, 合并 merge of duplicates, 退回 return and re-dispatch (also from rework when the case
+was wrongly routed), optional 审核 dispatcher review of a reply, 返工 rework after a failed
+核查, 延期 extension (at most two), 挂账 suspension (centre-initiated, or requested by the unit
+and approved by the shift lead; at most a year), 自行处置 self-handled reports, 超时申诉
+overtime appeal and 督办 escalation.
+
+Roles follow practice (值班长 shift lead files, closes and voids; 受理员 acceptor accepts
+reports and sends verify and check tasks); ``WorkflowLimits.roles`` overrides them per action
+(config ``workflow.roles``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
@@ -24,7 +31,7 @@ __all__ = [
     "MissingField", "InvalidField", "StaleVersion", "LimitReached",
     "Transition", "WorkflowLimits", "TRANSITIONS", "PHASES", "CLOCK_OPS",
     "apply", "allowed_actions", "describe", "describe_markdown", "intake_event",
-    "needs_verification", "check_merge",
+    "needs_verification", "check_merge", "parse_role_overrides", "WorkflowPolicy",
 ]
 
 # --------------------------------------------------------------------------- errors
@@ -127,7 +134,7 @@ class LimitReached(WorkflowError):
 
 # --------------------------------------------------------------------------- table
 
-PHASES: tuple[str, ...] = ("file", "dispatch", "accept", "handle", "check")
+PHASES: tuple[str, ...] = ("verify", "file", "dispatch", "accept", "handle", "check")
 CLOCK_OPS: tuple[str, ...] = (
     "start", "complete", "pause", "resume", "extend", "restart", "start_or_resume", "stop")
 #: Phase wildcard used with ``stop``: every running clock of the case stops.
@@ -136,14 +143,25 @@ ALL_PHASES = "*"
 
 @dataclass(frozen=True)
 class WorkflowLimits:
-    """Local-practice numbers (configurable; these are the defaults).
+    """Local practice (configurable; these are the defaults).
 
     max_extensions: 延期 at most twice per case. max_suspension: 挂账 at most a year
-    (366 days so that a leap year's same calendar date still fits).
+    (366 days so that a leap year's same calendar date still fits). dispatcher_review: the
+    dispatcher reviews a unit's reply before the check task goes out (config
+    ``workflow.dispatcher_review``). roles: action → roles, replacing the table's defaults
+    (config ``workflow.roles``, read with :func:`parse_role_overrides`).
     """
 
     max_extensions: int = 2
     max_suspension: timedelta = timedelta(days=366)
+    dispatcher_review: bool = False
+    roles: Mapping[str, tuple[Role, ...]] = field(default_factory=dict)
+
+    def roles_for(self, action: str) -> tuple[Role, ...]:
+        return tuple(self.roles.get(action) or TRANSITIONS[action].roles)
+
+
+WorkflowPolicy = WorkflowLimits
 
 
 DEFAULT_LIMITS = WorkflowLimits()
@@ -174,6 +192,11 @@ R = Role
 _CENTRE = (R.ACCEPTOR, R.SHIFT_LEAD)
 _STOP_ALL = ((ALL_PHASES, "stop"),)
 _ESCALATABLE = OPEN_STATES - {S.MERGED}
+#: Filed and not yet ended: where the shift lead may void a case (作废).
+_VOIDABLE = frozenset({S.FILED, S.DISPATCHED, S.ACCEPTED, S.RETURNED, S.RESOLVED, S.REVIEWED,
+                       S.CHECKING, S.REWORK, S.CHECKED, S.SUSPENDED})
+#: Where the unit holds the case and may ask for a suspension (挂账申请).
+_UNIT_HOLDS = frozenset({S.DISPATCHED, S.ACCEPTED, S.REWORK})
 
 
 def _t(action: str, from_states: set[State] | frozenset[State], to_state: State | None,
@@ -183,13 +206,23 @@ def _t(action: str, from_states: set[State] | frozenset[State], to_state: State 
 
 
 TRANSITIONS: dict[str, Transition] = dict([
-    _t("verify", {S.REPORTED}, S.VERIFIED, (R.INSPECTOR,),
-       summary="inspector confirms a public or hotline report on site"),
-    _t("file", {S.REPORTED, S.VERIFIED}, S.FILED, (*_CENTRE, R.SYSTEM),
+    _t("send_verify", {S.REPORTED}, S.VERIFYING, (R.ACCEPTOR, R.SHIFT_LEAD),
+       payload_required=("inspector",), clock_effects=(("verify", "start"),),
+       summary="核实派发: acceptor sends a verify task to an inspector of the case's cell"),
+    _t("verify", {S.VERIFYING}, S.VERIFIED, (R.INSPECTOR,),
+       clock_effects=(("verify", "complete"),),
+       summary="核实属实: the inspector holding the task confirms the report on site"),
+    _t("verify_false", {S.VERIFYING}, S.REJECTED, (R.INSPECTOR,), reason_required=True,
+       clock_effects=(("verify", "complete"), (ALL_PHASES, "stop")),
+       summary="核实不属实: the report is not confirmed on site; rejected with the reason"),
+    _t("file", {S.REPORTED, S.VERIFIED}, S.FILED, (R.SHIFT_LEAD, R.SYSTEM),
        clock_effects=(("file", "complete"), ("dispatch", "start")),
-       summary="centre files the case; public and hotline reports must be verified first"),
+       summary="立案 by the shift lead; public and hotline reports must be verified first"),
     _t("reject", {S.REPORTED, S.VERIFIED}, S.REJECTED, _CENTRE, reason_required=True,
-       clock_effects=_STOP_ALL, summary="centre declines to file"),
+       clock_effects=_STOP_ALL, summary="不予立案: centre declines to file"),
+    _t("self_handle", {S.REPORTED}, S.CLOSED, (R.INSPECTOR, R.ACCEPTOR),
+       payload_required=("reply",), clock_effects=_STOP_ALL,
+       summary="自行处置: fixed on the spot; filed and closed at once, out of unit statistics"),
     _t("merge", {S.REPORTED, S.VERIFIED, S.FILED}, S.MERGED, (*_CENTRE, R.DISPATCHER),
        payload_required=("parent_id",), clock_effects=_STOP_ALL,
        summary="duplicate merged into a parent case"),
@@ -200,19 +233,33 @@ TRANSITIONS: dict[str, Transition] = dict([
        summary="send to the responsible unit; from returned it counts as a re-dispatch"),
     _t("accept", {S.DISPATCHED}, S.ACCEPTED, (R.UNIT,),
        clock_effects=(("accept", "complete"),), summary="unit signs for the case"),
-    _t("return", {S.DISPATCHED, S.ACCEPTED}, S.RETURNED, (R.UNIT,), reason_required=True,
-       clock_effects=(("accept", "complete"), ("handle", "pause")),
-       summary="unit returns the case as not its own"),
+    _t("return", {S.DISPATCHED, S.ACCEPTED, S.REWORK}, S.RETURNED, (R.UNIT,),
+       reason_required=True,
+       clock_effects=(("accept", "complete"), ("handle", "pause"), ("dispatch", "start")),
+       summary="unit returns the case as not its own (also from rework: wrongly routed); "
+               "the dispatcher re-dispatches within the dispatch limit"),
     _t("resolve", {S.ACCEPTED, S.REWORK}, S.RESOLVED, (R.UNIT,), payload_required=("reply",),
-       clock_effects=(("handle", "complete"), ("check", "start")),
-       summary="unit replies with the result (photos optional)"),
-    _t("check_pass", {S.RESOLVED}, S.CHECKED, (R.INSPECTOR,),
-       clock_effects=(("check", "complete"),), summary="inspector confirms the fix"),
-    _t("check_fail", {S.RESOLVED}, S.REWORK, (R.INSPECTOR,), reason_required=True,
+       clock_effects=(("handle", "complete"),),
+       summary="处置反馈: unit replies with the result (photos optional)"),
+    _t("review_pass", {S.RESOLVED}, S.REVIEWED, (R.DISPATCHER,),
+       summary="审核: the dispatcher accepts the reply (only with workflow.dispatcher_review)"),
+    _t("review_fail", {S.RESOLVED}, S.REWORK, (R.DISPATCHER,), reason_required=True,
+       clock_effects=(("handle", "restart"),),
+       summary="审核 refused: the same unit reworks before any check"),
+    _t("send_check", {S.RESOLVED, S.REVIEWED}, S.CHECKING, (R.ACCEPTOR, R.SHIFT_LEAD),
+       payload_required=("inspector",), clock_effects=(("check", "start"),),
+       summary="核查派发: acceptor sends a check task to an inspector of the case's cell"),
+    _t("check_pass", {S.CHECKING}, S.CHECKED, (R.INSPECTOR,),
+       clock_effects=(("check", "complete"),),
+       summary="the inspector holding the task confirms the fix"),
+    _t("check_fail", {S.CHECKING}, S.REWORK, (R.INSPECTOR,), reason_required=True,
        clock_effects=(("check", "complete"), ("handle", "restart")),
        summary="fix not confirmed; the same unit reworks"),
-    _t("close", {S.CHECKED}, S.CLOSED, _CENTRE, clock_effects=_STOP_ALL,
-       summary="centre closes after a passed check"),
+    _t("close", {S.CHECKED}, S.CLOSED, (R.SHIFT_LEAD,), clock_effects=_STOP_ALL,
+       summary="结案 by the shift lead after a passed check"),
+    _t("void", _VOIDABLE, S.VOIDED, (R.SHIFT_LEAD,), reason_required=True,
+       clock_effects=_STOP_ALL,
+       summary="作废: a filed case found invalid; terminal, counts against 准确立案率"),
     _t("close_with_parent", {S.MERGED}, S.CLOSED, (R.SYSTEM,), clock_effects=_STOP_ALL,
        summary="a merged case closes with its parent"),
     _t("request_extension", {S.ACCEPTED, S.REWORK}, None, (R.UNIT,), reason_required=True,
@@ -223,10 +270,18 @@ TRANSITIONS: dict[str, Transition] = dict([
     _t("deny_extension", {S.ACCEPTED, S.REWORK, S.SUSPENDED}, None,
        (R.DISPATCHER, R.SHIFT_LEAD), reason_required=True,
        summary="extension request refused"),
-    _t("suspend", {S.DISPATCHED, S.ACCEPTED, S.REWORK}, S.SUSPENDED,
+    _t("request_suspension", _UNIT_HOLDS, None, (R.UNIT,), reason_required=True,
+       payload_required=("until",),
+       summary="挂账申请: the unit asks to stop the clock until a date (works or funding)"),
+    _t("approve_suspension", _UNIT_HOLDS, S.SUSPENDED, (R.SHIFT_LEAD,),
+       clock_effects=(("handle", "pause"),),
+       summary="挂账 approved by the shift lead: the clock stops until the requested date"),
+    _t("deny_suspension", _UNIT_HOLDS, None, (R.SHIFT_LEAD,), reason_required=True,
+       summary="挂账 request refused; the clock keeps running"),
+    _t("suspend", _UNIT_HOLDS, S.SUSPENDED,
        (R.SHIFT_LEAD, R.DISPATCHER), reason_required=True, payload_required=("until",),
        clock_effects=(("handle", "pause"),),
-       summary="clock stops until a set date (works or funding needed)"),
+       summary="centre-initiated 挂账: clock stops until a set date"),
     _t("resume", {S.SUSPENDED}, None, (R.SHIFT_LEAD, R.DISPATCHER, R.SYSTEM),
        restore_previous=True, clock_effects=(("handle", "resume"),),
        summary="back to the state before the suspension"),
@@ -255,12 +310,47 @@ def needs_verification(case: Case) -> bool:
 Guard = Callable[[Case, WorkflowLimits], None]
 
 
-def _guard_verify(case: Case, limits: WorkflowLimits) -> None:
+def _guard_send_verify(case: Case, limits: WorkflowLimits) -> None:
     if case.channel not in _VERIFIED_CHANNELS:
         raise IllegalTransition(
-            "verify", case.state,
+            "send_verify", case.state,
             "only public and hotline reports are verified, "
             f"this one came from {case.channel.value}")
+
+
+def _guard_self_handle(case: Case, limits: WorkflowLimits) -> None:
+    if case.channel is not Channel.INSPECTOR:
+        raise IllegalTransition(
+            "self_handle", case.state,
+            f"only an inspector's own report can be self-handled, this one came from "
+            f"{case.channel.value}")
+
+
+def _guard_review(action: str) -> Guard:
+    def guard(case: Case, limits: WorkflowLimits) -> None:
+        if not limits.dispatcher_review:
+            raise IllegalTransition(action, case.state,
+                                    "dispatcher review is off (workflow.dispatcher_review)")
+    return guard
+
+
+def _guard_send_check(case: Case, limits: WorkflowLimits) -> None:
+    if limits.dispatcher_review and case.state is State.RESOLVED:
+        raise IllegalTransition("send_check", case.state,
+                                "the dispatcher reviews the reply first "
+                                "(workflow.dispatcher_review)")
+
+
+def _guard_request_suspension(case: Case, limits: WorkflowLimits) -> None:
+    if case.suspension_requested_until is not None:
+        raise LimitReached("a suspension request is already pending", field="until")
+
+
+def _guard_suspension_pending(action: str) -> Guard:
+    def guard(case: Case, limits: WorkflowLimits) -> None:
+        if case.suspension_requested_until is None:
+            raise IllegalTransition(action, case.state, "no suspension request pending")
+    return guard
 
 
 def _guard_file(case: Case, limits: WorkflowLimits) -> None:
@@ -311,7 +401,14 @@ def _guard_escalate(case: Case, limits: WorkflowLimits) -> None:
 
 
 _GUARDS: dict[str, Guard] = {
-    "verify": _guard_verify,
+    "send_verify": _guard_send_verify,
+    "self_handle": _guard_self_handle,
+    "review_pass": _guard_review("review_pass"),
+    "review_fail": _guard_review("review_fail"),
+    "send_check": _guard_send_check,
+    "request_suspension": _guard_request_suspension,
+    "approve_suspension": _guard_suspension_pending("approve_suspension"),
+    "deny_suspension": _guard_suspension_pending("deny_suspension"),
     "file": _guard_file,
     "request_extension": _guard_request_extension,
     "approve_extension": _guard_extension_pending("approve_extension"),
@@ -346,8 +443,78 @@ def _int_field(payload: Mapping[str, Any], name: str) -> int:
     return value
 
 
-def _fx_verify(case, payload, at, limits):
+def _fx_send_task(case, payload, at, limits):
+    inspector = _non_empty_str(payload, "inspector")
+    return {"inspector": inspector}, {"inspector": inspector}
+
+
+def _task_holder(action: str):
+    """The outcome of a verify or check task comes from the inspector who holds it."""
+    def effect(case, payload, at, limits, *, actor: str):
+        if case.inspector is not None and actor != case.inspector:
+            raise InvalidField("actor", f"the {action.split('_')[0]} task is with inspector "
+                                        f"{case.inspector}, not {actor}")
+        return {"inspector": None}, {"inspector": case.inspector}
+    effect.needs_actor = True
+    return effect
+
+
+def _fx_self_handle(case, payload, at, limits):
+    reply = _non_empty_str(payload, "reply")
+    photos = _photos(payload)
+    # no unit handled it: kept out of unit statistics (the routed unit stays in `routing`)
+    return ({"self_handled": True, "filed_at": at, "resolved_at": at, "closed_at": at,
+             "unit_code": None},
+            {"reply": reply, "photos": photos, "self_handled": True,
+             "routed_unit_code": case.unit_code})
+
+
+def _fx_void(case, payload, at, limits):
+    return ({"closed_at": at, "inspector": None, "suspension_requested_until": None,
+             "extension_pending": False}, {})
+
+
+def _fx_review_pass(case, payload, at, limits):
     return {}, {}
+
+
+def _fx_review_fail(case, payload, at, limits):
+    return {"reworks": case.reworks + 1}, {"reworks": case.reworks + 1,
+                                           "unit_code": case.unit_code, "by": "review"}
+
+
+def _until(case, payload, at, limits) -> datetime:
+    until = payload.get("until")
+    if not isinstance(until, datetime):
+        raise InvalidField("until", "until must be a datetime")
+    if (until.tzinfo is None) != (at.tzinfo is None):
+        raise InvalidField("until", "until and the action time must both be timezone-aware")
+    if until <= at:
+        raise InvalidField("until", "until must be after the suspension starts")
+    if until - at > limits.max_suspension:
+        raise InvalidField(
+            "until", f"suspension may last at most {limits.max_suspension.days} days")
+    return until
+
+
+def _fx_request_suspension(case, payload, at, limits):
+    until = _until(case, payload, at, limits)
+    return {"suspension_requested_until": until}, {"until": until}
+
+
+def _fx_approve_suspension(case, payload, at, limits):
+    until = case.suspension_requested_until
+    if until <= at:
+        raise InvalidField("until", f"the requested date {until.isoformat()} has passed; "
+                                    f"deny the request and let the unit ask again")
+    return ({"previous_state": case.state, "suspended_until": until,
+             "suspension_requested_until": None},
+            {"until": until, "previous_state": case.state.value, "requested": True})
+
+
+def _fx_deny_suspension(case, payload, at, limits):
+    return ({"suspension_requested_until": None},
+            {"requested_until": case.suspension_requested_until})
 
 
 def _fx_file(case, payload, at, limits):
@@ -399,6 +566,11 @@ def _fx_accept(case, payload, at, limits):
 def _fx_return(case, payload, at, limits):
     changes: dict[str, Any] = {"returns": case.returns + 1}
     extra: dict[str, Any] = {"returns": case.returns + 1}
+    if case.state is State.REWORK:
+        extra["from_rework"] = True  # wrongly routed: counts against 准确派遣率
+    if case.suspension_requested_until is not None:
+        changes["suspension_requested_until"] = None
+        extra["suspension_request_lapsed"] = True
     if case.extension_pending:
         # The returning unit's pending extension request lapses with the case.
         changes["extension_pending"] = False
@@ -406,14 +578,18 @@ def _fx_return(case, payload, at, limits):
     return changes, extra
 
 
-def _fx_resolve(case, payload, at, limits):
-    reply = _non_empty_str(payload, "reply")
+def _photos(payload: Mapping[str, Any]) -> list[str]:
     photos = payload.get("photos", [])
     if photos is None:
         photos = []
     if not isinstance(photos, (list, tuple)) or not all(isinstance(p, str) for p in photos):
         raise InvalidField("photos", "photos must be a list of strings")
-    return {"resolved_at": at}, {"reply": reply, "photos": list(photos)}
+    return list(photos)
+
+
+def _fx_resolve(case, payload, at, limits):
+    reply = _non_empty_str(payload, "reply")
+    return {"resolved_at": at}, {"reply": reply, "photos": _photos(payload)}
 
 
 def _fx_check_pass(case, payload, at, limits):
@@ -443,17 +619,10 @@ def _fx_deny_extension(case, payload, at, limits):
 
 
 def _fx_suspend(case, payload, at, limits):
-    until = payload.get("until")
-    if not isinstance(until, datetime):
-        raise InvalidField("until", "until must be a datetime")
-    if (until.tzinfo is None) != (at.tzinfo is None):
-        raise InvalidField("until", "until and the action time must both be timezone-aware")
-    if until <= at:
-        raise InvalidField("until", "until must be after the suspension starts")
-    if until - at > limits.max_suspension:
-        raise InvalidField(
-            "until", f"suspension may last at most {limits.max_suspension.days} days")
-    return ({"previous_state": case.state, "suspended_until": until},
+    until = _until(case, payload, at, limits)
+    # a centre-initiated 挂账 supersedes a pending request of the unit
+    return ({"previous_state": case.state, "suspended_until": until,
+             "suspension_requested_until": None},
             {"until": until, "previous_state": case.state.value})
 
 
@@ -488,7 +657,17 @@ def _fx_escalate(case, payload, at, limits):
 
 
 _EFFECTS: dict[str, Effect] = {
-    "verify": _fx_verify,
+    "send_verify": _fx_send_task,
+    "verify": _task_holder("verify"),
+    "verify_false": _task_holder("verify_false"),
+    "self_handle": _fx_self_handle,
+    "void": _fx_void,
+    "review_pass": _fx_review_pass,
+    "review_fail": _fx_review_fail,
+    "send_check": _fx_send_task,
+    "request_suspension": _fx_request_suspension,
+    "approve_suspension": _fx_approve_suspension,
+    "deny_suspension": _fx_deny_suspension,
     "file": _fx_file,
     "reject": _fx_reject,
     "merge": _fx_merge,
@@ -496,8 +675,8 @@ _EFFECTS: dict[str, Effect] = {
     "accept": _fx_accept,
     "return": _fx_return,
     "resolve": _fx_resolve,
-    "check_pass": _fx_check_pass,
-    "check_fail": _fx_check_fail,
+    "check_pass": _task_holder("check_pass"),
+    "check_fail": _task_holder("check_fail"),
     "close": _fx_close,
     "close_with_parent": _fx_close,
     "request_extension": _fx_request_extension,
@@ -559,9 +738,10 @@ def apply(case: Case, action: str, *, actor: str, role: Role | str, at: datetime
 
     if expected_version is not None and expected_version != case.version:
         raise StaleVersion(expected_version, case.version)
-    role_value = _coerce_role(action, role, transition.roles)
-    if role_value not in transition.roles:
-        raise RoleNotAllowed(action, role_value.value, transition.roles)
+    allowed = limits.roles_for(action)
+    role_value = _coerce_role(action, role, allowed)
+    if role_value not in allowed:
+        raise RoleNotAllowed(action, role_value.value, allowed)
     if _missing(actor):
         raise MissingField("actor", action)
     if case.state not in transition.from_states:
@@ -575,7 +755,15 @@ def apply(case: Case, action: str, *, actor: str, role: Role | str, at: datetime
     for name in transition.payload_required:
         if _missing(data.get(name)):
             raise MissingField(name, action)
-    changes, extra = _EFFECTS[action](case, data, at, limits)
+    effect = _EFFECTS[action]
+    if getattr(effect, "needs_actor", False):
+        changes, extra = effect(case, data, at, limits, actor=actor)
+        if action in ("check_pass", "check_fail"):
+            base, more = (_fx_check_pass if action == "check_pass" else _fx_check_fail)(
+                case, data, at, limits)
+            changes, extra = {**base, **changes}, {**more, **extra}
+    else:
+        changes, extra = effect(case, data, at, limits)
     if action == "merge" and parent is not None:
         check_merge(case, changes["parent_id"], parent)
 
@@ -588,7 +776,7 @@ def apply(case: Case, action: str, *, actor: str, role: Role | str, at: datetime
     return CaseEvent(
         case_id=case.id, seq=case.version, action=action, actor=actor, role=role_value,
         from_state=from_state, to_state=case.state, reason=clean_reason or None, at=at,
-        payload=_json_ready({**data, **extra}),
+        payload=_json_ready({**data, **extra}), unit_code=case.unit_code,
     )
 
 
@@ -600,6 +788,7 @@ def intake_event(case: Case, *, actor: str, role: Role | str, at: datetime | Non
         from_state=None, to_state=case.state,
         at=at if at is not None else case.reported_at,
         payload=_json_ready({"channel": case.channel, **(payload or {})}),
+        unit_code=case.unit_code,
     )
 
 
@@ -617,7 +806,7 @@ def allowed_actions(case: Case, role: Role | str,
     limits = limits or DEFAULT_LIMITS
     out: list[str] = []
     for action, transition in TRANSITIONS.items():
-        if role_value not in transition.roles or case.state not in transition.from_states:
+        if role_value not in limits.roles_for(action) or case.state not in transition.from_states:
             continue
         guard = _GUARDS.get(action)
         if guard is not None:
@@ -633,8 +822,34 @@ def _state_order(states: frozenset[State]) -> list[str]:
     return [s.value for s in State if s in states]
 
 
-def describe() -> list[dict[str, Any]]:
-    """The transition table as plain rows (for docs and the API)."""
+def parse_role_overrides(text: str) -> dict[str, tuple[Role, ...]]:
+    """Read ``workflow.roles``: ``"file=shift_lead|acceptor; close=shift_lead"``. Raises
+    ValueError naming the action or role that is wrong."""
+    out: dict[str, tuple[Role, ...]] = {}
+    for item in (part.strip() for part in (text or "").split(";")):
+        if not item:
+            continue
+        action, sep, roles = (x.strip() for x in item.partition("="))
+        if not sep or not action or not roles:
+            raise ValueError(f"'{item}' is not 'action=role|role'")
+        if action not in TRANSITIONS:
+            raise ValueError(f"unknown action '{action}' (known: {', '.join(TRANSITIONS)})")
+        if action in out:
+            raise ValueError(f"action '{action}' is given twice")
+        parsed = []
+        for name in (r.strip() for r in roles.split("|")):
+            try:
+                parsed.append(Role(name))
+            except ValueError:
+                raise ValueError(f"{action}: unknown role '{name}' "
+                                 f"(known: {', '.join(r.value for r in Role)})") from None
+        out[action] = tuple(dict.fromkeys(parsed))
+    return out
+
+
+def describe(limits: WorkflowLimits | None = None) -> list[dict[str, Any]]:
+    """The transition table as plain rows (for docs and the API), with the roles in force."""
+    limits = limits or DEFAULT_LIMITS
     rows = []
     for action, t in TRANSITIONS.items():
         if t.restore_previous:
@@ -647,7 +862,7 @@ def describe() -> list[dict[str, Any]]:
             "action": action,
             "from_states": _state_order(t.from_states),
             "to_state": to_state,
-            "roles": [r.value for r in t.roles],
+            "roles": [r.value for r in limits.roles_for(action)],
             "reason_required": t.reason_required,
             "payload_required": list(t.payload_required),
             "clock_effects": [f"{phase}:{op}" for phase, op in t.clock_effects],
@@ -656,11 +871,11 @@ def describe() -> list[dict[str, Any]]:
     return rows
 
 
-def describe_markdown() -> str:
+def describe_markdown(limits: WorkflowLimits | None = None) -> str:
     """The transition table as a Markdown table."""
     lines = ["| action | from | to | roles | reason | payload | clocks |",
              "|---|---|---|---|---|---|---|"]
-    for row in describe():
+    for row in describe(limits):
         lines.append("| {} | {} | {} | {} | {} | {} | {} |".format(
             row["action"], ", ".join(row["from_states"]), row["to_state"],
             ", ".join(row["roles"]), "yes" if row["reason_required"] else "",

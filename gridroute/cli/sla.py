@@ -93,10 +93,11 @@ def deadline_command(
     end = deadline(start, limit, cal)
     click.echo(_iso(end))
 
-    for day in sorted({start.astimezone(cal.tz).date(), end.date()}):
-        warning = cal.coverage_warning(day)
-        if warning:
-            click.echo(f"warning: {warning}", err=True)
+    # once per command: start and end in the same uncovered year give the same warning
+    warnings = dict.fromkeys(w for w in (cal.coverage_warning(day) for day in sorted(
+        {start.astimezone(cal.tz).date(), end.date()})) if w)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
     if explain:
         periods = explain_deadline(start, limit, cal)

@@ -108,7 +108,8 @@ def _legacy_steps(case: Case, legacy: dict) -> list[tuple[str, datetime, dict]]:
     filed_at = legacy["filed_at"] or case.reported_at
     steps: list[tuple[str, datetime, dict]] = []
     if workflow.needs_verification(case):
-        steps.append(("verify", filed_at, {}))
+        steps += [("send_verify", filed_at, {"inspector": LEGACY_ACTOR}),
+                  ("verify", filed_at, {})]
     if state == "rejected":
         return steps + [("reject", filed_at, {})]
     if state == "reported":
@@ -124,7 +125,8 @@ def _legacy_steps(case: Case, legacy: dict) -> list[tuple[str, datetime, dict]]:
               ("resolve", legacy["resolved_at"], {"reply": LEGACY_NOTE})]
     if state == "resolved":
         return steps
-    return steps + [("check_pass", legacy["closed_at"], {}), ("close", legacy["closed_at"], {})]
+    return steps + [("send_check", legacy["closed_at"], {"inspector": LEGACY_ACTOR}),
+                    ("check_pass", legacy["closed_at"], {}), ("close", legacy["closed_at"], {})]
 
 
 def _legacy_role(action: str) -> Role:
@@ -139,7 +141,7 @@ def _apply_legacy(ctx: AppContext, uow, case: Case, legacy: dict) -> None:
         transition = workflow.TRANSITIONS[action]
         perform_in(ctx, uow, case.id, action, actor=LEGACY_ACTOR, role=_legacy_role(action),
                    reason=LEGACY_NOTE if transition.reason_required else None,
-                   payload=payload, at=at, notify=False)
+                   payload=payload, at=at, notify=False, check_roster=False)
 
 
 def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path | None = None,

@@ -44,6 +44,9 @@ class ReportInput:
     idempotency_key: str | None = None
     external_id: str | None = None
     actor: str | None = None
+    #: 自行处置: the inspector fixed the problem on the spot; this is the reply (处置反馈).
+    #: The case is filed and closed in the same transaction and kept out of unit statistics.
+    self_handled_reply: str | None = None
 
 
 @dataclass
@@ -270,6 +273,16 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
                                     payload={"likely_duplicates": duplicates,
                                              "routing": case.routing})]
     effects = [("file", "start")]
+    if report.self_handled_reply is not None:
+        try:
+            events.append(workflow.apply(case, "self_handle", actor=actor, role=role,
+                                         at=p.reported_at,
+                                         payload={"reply": report.self_handled_reply,
+                                                  "photos": list(report.photos or [])}))
+        except workflow.WorkflowError as exc:
+            raise ServiceError(exc.message, field=exc.field or "self_handled_reply",
+                               code=exc.code) from None
+        effects = []  # filed and closed at once: no clock ever ran
     # Auto-filing is a city's choice (workflow.auto_file); by default the shift lead files.
     if (decision.auto_file and ctx.config.workflow.auto_file and case.state is State.REPORTED
             and not duplicates):

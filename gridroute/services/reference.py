@@ -345,3 +345,29 @@ def _stored_reference(config) -> tuple[int, ReferenceData] | None:
         return None
     finally:
         ctx.close()
+
+
+def inspector_roster(ctx: AppContext):
+    """The grid inspectors (网格监督员) by code from `reference.inspectors`, re-read when the
+    file changes; None when no roster is configured. A broken file is a ServiceError naming
+    each bad row."""
+    from gridroute.reference.inspectors import load_inspectors_csv
+    from gridroute.services.errors import ServiceError
+
+    path = ctx.config.reference.inspectors
+    if not path:
+        return None
+    try:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError as exc:
+        raise ServiceError(f"{path}: cannot read the inspector roster ({exc.strerror})",
+                           field="reference.inspectors") from None
+    cached = ctx.__dict__.get("_inspector_roster")
+    if cached is not None and cached[0] == (path, stamp):
+        return cached[1]
+    try:
+        roster = load_inspectors_csv(path)
+    except ReferenceDataError as exc:
+        raise ServiceError("; ".join(exc.errors), field="reference.inspectors") from None
+    ctx.__dict__["_inspector_roster"] = ((path, stamp), roster)
+    return roster

@@ -18,7 +18,10 @@ from gridroute.store.repository import ConcurrentUpdate, UnitOfWork
 _NOTIFY = {
     "dispatch": "unit", "check_fail": "unit", "approve_extension": "unit",
     "deny_extension": "unit", "return": "dispatch-centre", "request_extension": "dispatch-centre",
-    "resolve": "inspectors", "appeal": "dispatch-centre",
+    "resolve": "dispatch-centre", "appeal": "dispatch-centre", "review_fail": "unit",
+    "send_verify": "inspector", "send_check": "inspector",
+    "request_suspension": "dispatch-centre", "approve_suspension": "unit",
+    "deny_suspension": "unit",
 }
 
 
@@ -57,21 +60,20 @@ def perform(ctx: AppContext, ref: int | str, action: str, *, actor: str, role: s
 def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *, actor: str,
                role: str, reason: str | None = None, payload: Mapping[str, Any] | None = None,
                expected_version: int | None = None, at: datetime,
-               notify: bool = True) -> ActionResult:
-    """`perform` inside the caller's unit of work. `notify=False` queues no notification
-    (history replayed from another system: nobody is to act on it)."""
+               notify: bool = True, check_roster: bool = True) -> ActionResult:
+    """`perform` inside the caller's unit of work. `notify=False` queues no notification and
+    `check_roster=False` skips the inspector roster (history replayed from another system:
+    nobody is to act on it, its inspectors are not ours)."""
     case = find_case(uow, ref, for_update=True)
     data = dict(payload or {})
     if action == "dispatch" and not data.get("unit_code") and case.unit_code:
         data["unit_code"] = case.unit_code  # the routed unit unless the dispatcher picks another
-    parent = _check_references(ctx, uow, case, action, data)
+    parent = _check_references(ctx, uow, case, action, data, check_roster)
     read_version = case.version
     try:
         event = workflow.apply(case, action, actor=actor, role=role, at=at, reason=reason,
                                payload=data, expected_version=expected_version,
-                               limits=workflow.WorkflowLimits(
-                                   max_extensions=ctx.config.sla.max_extensions),
-                               parent=parent)
+                               limits=workflow_policy(ctx), parent=parent)
     except workflow.StaleVersion as exc:
         raise Conflict(exc.message, field="version", code=exc.code) from None
     except workflow.WorkflowError as exc:
@@ -88,21 +90,62 @@ def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *,
     if action == "close":
         events += _close_children(ctx, uow, case, at)
     recipient = _NOTIFY.get(action) if notify else None
+    if recipient == "inspector":
+        recipient = data.get("inspector")
+    elif recipient == "unit":
+        recipient = case.unit_code
     if recipient:
-        uow.outbox.add(topic=f"case.{action}", case_id=case.id,
-                       recipient=case.unit_code if recipient == "unit" else recipient,
+        uow.outbox.add(topic=f"case.{action}", case_id=case.id, recipient=recipient,
                        channel="log", payload={"public_id": case.public_id, "action": action,
                                                "state": case.state.value, "reason": reason},
                        at=at)
     return ActionResult(case, events)
 
 
+def workflow_policy(ctx: AppContext) -> workflow.WorkflowLimits:
+    """The workflow's local practice from config (built once per context)."""
+    cached = ctx.__dict__.get("_workflow_policy")
+    if cached is not None and cached[0] is ctx.config:
+        return cached[1]
+    if True:
+        wf = ctx.config.workflow
+        try:
+            roles = workflow.parse_role_overrides(wf.roles)
+        except ValueError as exc:
+            raise ServiceError(f"{ctx.config.source}: workflow.roles: {exc}",
+                               field="workflow.roles", code="config_error") from None
+        cached = workflow.WorkflowLimits(max_extensions=ctx.config.sla.max_extensions,
+                                         dispatcher_review=wf.dispatcher_review, roles=roles)
+        ctx.__dict__["_workflow_policy"] = (ctx.config, cached)
+    return cached
+
+
+def _check_inspector(ctx: AppContext, case: Case, data: dict) -> None:
+    """A verify or check task goes to an inspector who patrols the case's cell."""
+    from gridroute.services.reference import inspector_roster
+
+    code = data.get("inspector")
+    if not isinstance(code, str) or not code.strip():
+        return  # the workflow names the missing field
+    roster = inspector_roster(ctx)
+    if roster is None:
+        return  # no roster configured (reference.inspectors = ""): any inspector
+    inspector = roster.get(code.strip())
+    if inspector is None:
+        raise ServiceError(f"unknown inspector {code!r}", field="inspector")
+    if not inspector.covers(case.cell_code):
+        raise ServiceError(f"inspector {code} does not patrol cell {case.cell_code}",
+                           field="inspector")
+
+
 def _check_references(ctx: AppContext, uow: UnitOfWork, case: Case, action: str,
-                      data: dict) -> Case | None:
+                      data: dict, check_roster: bool = True) -> Case | None:
     """Facts the pure state machine cannot know: that a unit exists; the merge parent (by id
     or public id), which the workflow's merge rules then check. Returns that parent."""
     from gridroute.services.reference import reference_data
 
+    if action in ("send_verify", "send_check") and check_roster:
+        _check_inspector(ctx, case, data)
     if action == "dispatch":
         if data.get("unit_code") and data["unit_code"] not in reference_data(ctx).units:
             raise ServiceError(f"unknown unit {data['unit_code']!r}", field="unit_code")

@@ -34,7 +34,9 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "CalendarConfigError",
+    "CoverageGap",
     "DEFAULT_WORKING_HOURS",
+    "SpecialDay",
     "WorkingCalendar",
     "parse_working_hours",
 ]
@@ -277,6 +279,53 @@ def _year_from_holidays(year: int, source: str, obj: Any) -> _YearData:
     return _YearData(source, non_working, weekend_working)
 
 
+# --------------------------------------------------------------------------- listing
+
+#: How `calendar show` names the source of a day (the data behind it).
+SHOWN_SOURCE = {
+    SOURCE_OVERRIDE: "overrides",
+    SOURCE_CHINESECALENDAR: "chinesecalendar",
+    SOURCE_HOLIDAYS: "holidays",
+    SOURCE_HOLIDAYS_ESTIMATED: "estimate",
+}
+
+
+@dataclass(frozen=True)
+class SpecialDay:
+    """A day that the weekday rule gets wrong: a holiday (``working`` False) or a make-up
+    working day (调休, ``working`` True), with the source that says so and the holiday's name
+    where the source gives one."""
+
+    day: _dt.date
+    working: bool
+    source: str  # overrides | chinesecalendar | holidays | estimate
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CoverageGap:
+    """A year without official holiday data: statutory holidays estimated or unknown, make-up
+    working days unknown."""
+
+    year: int
+    source: str  # holidays-estimated | weekday
+
+
+def _chinesecalendar_days(year: int) -> list[SpecialDay]:
+    import chinese_calendar
+
+    out = []
+    day = _dt.date(year, 1, 1)
+    one = _dt.timedelta(days=1)
+    while day.year == year:
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+        working = chinese_calendar.is_workday(day)
+        if name is not None or working == (day.weekday() >= 5):
+            out.append(SpecialDay(day, working, "chinesecalendar", name or ""))
+        day += one
+    return out
+
+
 # --------------------------------------------------------------------------- calendar
 
 
@@ -453,6 +502,57 @@ class WorkingCalendar:
             raise ValueError("is_working_time needs a timezone-aware datetime")
         local = moment.astimezone(self.tz)
         return any(start <= local < end for start, end in self._periods_of(local.date()))
+
+    # ---------------------------------------------------------------- listing
+
+    def special_days(self, year: int) -> list[SpecialDay]:
+        """Holidays and make-up working days of ``year`` in date order, each with its source:
+        ``overrides`` (the deployment's file, which wins), ``chinesecalendar`` or ``holidays``
+        (official State Council notices), ``estimate`` (statutory holidays computed by the
+        holidays library, no make-up days known). A year beyond every source lists only its
+        overrides."""
+        data = self._year(year)
+        found: dict[_dt.date, SpecialDay] = {}
+        if data.source == SOURCE_CHINESECALENDAR:
+            found = {d.day: d for d in _chinesecalendar_days(year)}
+        elif data.source in (SOURCE_HOLIDAYS, SOURCE_HOLIDAYS_ESTIMATED):
+            shown = SHOWN_SOURCE[data.source]
+            obj = _holidays_year(year)
+            for day, name in sorted((obj or {}).items()):
+                if day.year == year:
+                    found[day] = SpecialDay(day, False, shown, str(name))
+            for day in sorted(data.weekend_working):
+                found[day] = SpecialDay(day, True, shown, "调休")
+            if data.source == SOURCE_HOLIDAYS_ESTIMATED and self._is_override_covered(
+                    _dt.date(year, 12, 31)):
+                found = {}  # the file is the complete statement for the year
+        for day in self._overrides.holidays:
+            if day.year == year:
+                found[day] = SpecialDay(day, False, "overrides")
+        for day in self._overrides.workdays:
+            if day.year == year:
+                found[day] = SpecialDay(day, True, "overrides")
+        return [found[d] for d in sorted(found)]
+
+    def year_source(self, year: int) -> str:
+        """Where the year's data comes from: chinesecalendar, holidays, override-covered
+        (the overrides file covers the whole year), holidays-estimated or weekday."""
+        source = self._year(year).source
+        if source in (SOURCE_HOLIDAYS_ESTIMATED, SOURCE_WEEKDAY) and self._is_override_covered(
+                _dt.date(year, 12, 31)):
+            return SOURCE_OVERRIDE_COVERED
+        return source
+
+    def coverage_gaps(self, today: _dt.date, horizon_days: int = 60) -> list[CoverageGap]:
+        """Years from ``today``'s to the one ``horizon_days`` ahead that have no official
+        data and are not fully covered by the overrides file."""
+        end = today + _dt.timedelta(days=horizon_days)
+        gaps = []
+        for year in range(today.year, end.year + 1):
+            source = self.year_source(year)
+            if source in (SOURCE_HOLIDAYS_ESTIMATED, SOURCE_WEEKDAY):
+                gaps.append(CoverageGap(year, source))
+        return gaps
 
     # ---------------------------------------------------------------- coverage
 

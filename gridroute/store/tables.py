@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
+from sqlalchemy import false as sa_false
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index,
                         Integer, LargeBinary, MetaData, String, Table, Text, TypeDecorator,
                         UniqueConstraint)
@@ -207,6 +208,9 @@ cases = Table(
     Column("overdue_excluded", Boolean, nullable=False, default=False),
     Column("supervising_level", Integer, nullable=False, default=0),
     Column("parent_id", ID, ForeignKey("cases.id"), index=True),
+    Column("inspector", Text),
+    Column("suspension_requested_until", TS),
+    Column("self_handled", Boolean, nullable=False, server_default=sa_false()),
     Column("external_id", String(128)),
     Column("idempotency_key", String(128), unique=True),
     Column("filed_at", TS),
@@ -233,6 +237,8 @@ case_events = Table(
     Column("reason", Text),
     Column("at", TS, nullable=False),
     Column("payload", JSON, nullable=False),
+    # the case's unit after the action: indicators per unit are computed from history alone
+    Column("unit_code", String(64)),
     UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
 )
 
