@@ -23,6 +23,7 @@ from gridroute.store.health import HealthRepository
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
 from gridroute.store.reference import ReferenceRepository
+from gridroute.store.users import AuditRepository, TokenRepository, UserRepository
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -246,6 +247,9 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn)
         self.health = HealthRepository(conn)
         self.reference = ReferenceRepository(conn)
+        self.users = UserRepository(conn)
+        self.tokens = TokenRepository(conn)
+        self.audit = AuditRepository(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
