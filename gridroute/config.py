@@ -110,11 +110,25 @@ class NotifySettings:
     backoff_seconds: int = 30
 
 
+@dataclass(frozen=True)
+class PhotoSettings:
+    dir: str = "instance/photos"
+    max_bytes: int = 10 * 1024 * 1024
+    max_per_case: int = 9
+    max_side_px: int = 2048
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    storage_uri: str = "memory://"
+    public_post: str = "30 per minute;600 per hour"
+
+
 # Settings whose string value is a filesystem path resolved against the config file's folder.
 _PATH_KEYS = {
     ("data", "dir"), ("grid", "path"), ("grid", "street_names"),
     ("reference", "categories"), ("reference", "standards"), ("reference", "units"),
-    ("reference", "components"), ("rules", "path"), ("sla", "overrides"),
+    ("reference", "components"), ("rules", "path"), ("sla", "overrides"), ("photos", "dir"),
 }
 
 
@@ -130,6 +144,8 @@ class Config:
     sla: SlaSettings = field(default_factory=SlaSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    photos: PhotoSettings = field(default_factory=PhotoSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     source: str = "<defaults>"
     base_dir: str = str(PROJECT_ROOT)
 

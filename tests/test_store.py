@@ -16,7 +16,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def test_migrations_match_the_table_definitions(engine):
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
     assert diff == []
@@ -26,7 +26,7 @@ def test_upgrade_is_idempotent(db_url):
     upgrade_database(db_url)
     upgrade_database(db_url)
     engine = make_engine(db_url)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     engine.dispose()
 
 

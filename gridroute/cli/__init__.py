@@ -42,6 +42,7 @@ def _register() -> None:
         ("gridroute.cli.rules", ("rules",)),
         ("gridroute.cli.app_commands", ("db", "init", "serve", "scheduler", "escalate")),
         ("gridroute.cli.cases", ("import_", "cases")),
+        ("gridroute.cli.apikeys", ("apikey",)),
     ):
         module = importlib.import_module(module_name)
         for attr in attrs:

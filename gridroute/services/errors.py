@@ -32,3 +32,12 @@ class Conflict(ServiceError):
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "conflict"):
         super().__init__(message, field=field, code=code)
+
+
+class Forbidden(ServiceError):
+    """A missing, unknown or revoked credential (Open311 answers 403)."""
+
+    status = 403
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "forbidden"):
+        super().__init__(message, field=field, code=code)
