@@ -4,7 +4,8 @@ import sys
 
 DOMAIN = ["gridroute.grids.coords", "gridroute.grids.layers", "gridroute.grids.validate",
           "gridroute.grids.locator", "gridroute.cases.model", "gridroute.cases.workflow",
-          "gridroute.cases.duplicates", "gridroute.rules.engine", "gridroute.rules.loader",
+          "gridroute.cases.duplicates", "gridroute.rules.engine", "gridroute.rules.parse",
+          "gridroute.rules.shadows", "gridroute.rules.holder",
           "gridroute.sla.calendar", "gridroute.sla.clock", "gridroute.sla.lights",
           "gridroute.reference.loaders"]
 
