@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from gridroute.api.open311_format import FORMATS, errors, render
 from gridroute.services import open311 as service
-from gridroute.services.errors import ServiceError
+from gridroute.services.errors import ServiceError, Unavailable, from_database_error
 from gridroute.services.photos import Upload
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,27 @@ def _fmt_of_path() -> str:
 
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError):
+    if isinstance(exc, Unavailable):  # busy or unreachable database: nothing was written
+        response = errors(_fmt_of_path(), 503, str(exc))
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     # GeoReport v2: 404 unknown resource, 403 bad or missing key, 400 otherwise
     status = 404 if exc.code.startswith("not_found") else exc.status
-    status = status if status in (400, 403, 404, 409) else 400
-    if status == 409:  # e.g. a concurrent write lost: the client may simply retry
-        status = 400
-    return errors(_fmt_of_path(), status, str(exc))
+    return errors(_fmt_of_path(), status if status in (403, 404) else 400, str(exc))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    """Database trouble becomes 503 + Retry-After; anything else is logged and answered 500
+    in the Open311 format, without a trace."""
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    translated = from_database_error(exc, _ctx().config.database.url)
+    if translated is not None:
+        return _service_error(translated)
+    log.exception("Open311 %s %s failed", request.method, request.path)
+    return errors(_fmt_of_path(), 500, "internal error; the request was not completed")
 
 
 def _http_error(exc: HTTPException):
