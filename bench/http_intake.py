@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-BODY = {"service_code": "E0102", "lat": "31.23", "long": "121.48",
-        "description": "人行道上有暴露垃圾 bench"}
+BBOX = (121.44, 31.18, 121.52, 31.26)  # around Huangpu; only points located inside are used
+N_BODIES = 4000
 GR_PATH = "/open311/v2/requests.json"
 BARE_PATH = "/report"
 
@@ -100,8 +100,14 @@ def _send(conn, path: str, body: bytes) -> int:
     return response.status
 
 
-def drive(port: int, path: str, key: str, seconds: float, clients: int, rate: float) -> dict:
-    body = urllib.parse.urlencode({**BODY, "api_key": key}).encode()
+def drive(port: int, path: str, bodies_file: str, seconds: float, clients: int,
+          rate: float) -> dict:
+    bodies = [urllib.parse.urlencode(b).encode()
+              for b in json.loads(Path(bodies_file).read_text(encoding="utf-8"))]
+    counter = iter(range(10 ** 9))
+
+    def next_body() -> bytes:
+        return bodies[next(counter) % len(bodies)]  # next() on a range iterator is atomic
     latencies: list[float] = []
     failures: list[int] = []
     lock = threading.Lock()
@@ -112,7 +118,7 @@ def drive(port: int, path: str, key: str, seconds: float, clients: int, rate: fl
         mine, bad = [], []
         while time.perf_counter() < end:
             t0 = time.perf_counter()
-            status = _send(conn, path, body)
+            status = _send(conn, path, next_body())
             (mine if 200 <= status < 300 else bad).append((time.perf_counter() - t0) * 1000)
         with lock:
             latencies.extend(mine)
@@ -126,7 +132,7 @@ def drive(port: int, path: str, key: str, seconds: float, clients: int, rate: fl
             at = due.get()
             if at is None:
                 return
-            status = _send(conn, path, body)
+            status = _send(conn, path, next_body())
             ms = (time.perf_counter() - at) * 1000
             with lock:
                 (latencies if 200 <= status < 300 else failures).append(ms)
@@ -160,10 +166,10 @@ def drive(port: int, path: str, key: str, seconds: float, clients: int, rate: fl
             "p99_ms": _percentile(latencies, 0.99)}
 
 
-def run_driver(port: int, path: str, key: str, seconds: float, clients: int,
+def run_driver(port: int, path: str, bodies: Path, seconds: float, clients: int,
                rate: float = 0) -> dict:
     """The load comes from a process of its own, not from the servers' or this one."""
-    out = subprocess.run([sys.executable, __file__, "--drive", str(port), path, key,
+    out = subprocess.run([sys.executable, __file__, "--drive", str(port), path, str(bodies),
                           str(seconds), str(clients), str(rate)],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
@@ -171,7 +177,30 @@ def run_driver(port: int, path: str, key: str, seconds: float, clients: int,
 
 # ------------------------------------------------------------------ the run
 
-def prepare(folder: Path) -> tuple[Path, str]:
+def synthetic_bodies(ctx, key: str, n: int, seed: int = 7) -> list[dict]:
+    """Open311 POST forms at random points inside the grid, random 小类 (as city-wide
+    traffic looks: few reports share a place, so duplicate search sees realistic windows)."""
+    import random
+
+    import numpy as np
+
+    from gridroute.services.grids import active_grid
+    from gridroute.services.reference import reference_data
+
+    rng = np.random.default_rng(seed)
+    pick = random.Random(seed)
+    locator = active_grid(ctx).locator
+    lon = rng.uniform(BBOX[0], BBOX[2], 4 * n)
+    lat = rng.uniform(BBOX[1], BBOX[3], 4 * n)
+    inside = locator.locate(lon, lat, "wgs84").status == "inside"
+    points = list(zip(lon[inside].tolist(), lat[inside].tolist()))[:n]
+    categories = sorted(reference_data(ctx).categories)
+    return [{"api_key": key, "service_code": pick.choice(categories), "lat": f"{y:.6f}",
+             "long": f"{x:.6f}", "description": f"bench report {i}"}
+            for i, (x, y) in enumerate(points)]
+
+
+def prepare(folder: Path) -> tuple[Path, Path]:
     from gridroute.config import load_config
     from gridroute.services.apikeys import add_key
     from gridroute.services.context import build_context
@@ -186,8 +215,10 @@ def prepare(folder: Path) -> tuple[Path, str]:
     load_grid_file(ctx)
     load_reference_files(ctx)
     key = add_key(ctx, "bench")[1]
+    bodies = folder / "bodies.json"
+    bodies.write_text(json.dumps(synthetic_bodies(ctx, key, N_BODIES)), encoding="utf-8")
     ctx.close()
-    return write_config(folder, url), key
+    return write_config(folder, url), bodies
 
 
 def _wait(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -216,10 +247,11 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="gridroute-bench-") as tmp:
         folder = Path(tmp)
-        config, key = prepare(folder)
+        config, bodies = prepare(folder)
         bare_port, gr_port = free_port(), free_port()
         bare = subprocess.Popen([sys.executable, __file__, "--bare-serve", str(bare_port),
-                                 str(folder / "bare.db")], start_new_session=True)
+                                 str(folder / "bare.db")], start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         server = Server(config, gr_port, log=folder / "serve.log")
         try:
             _wait(bare_port, bare)
@@ -227,14 +259,14 @@ def main() -> int:
             threads = serve_threads()
             print(f"servers: waitress, {threads} threads each; SQLite files (WAL); load from a "
                   f"separate process, {args.clients} keep-alive connections")
-            run_driver(bare_port, BARE_PATH, key, 2, args.clients)  # warm-up
-            run_driver(gr_port, GR_PATH, key, 2, args.clients)
+            run_driver(bare_port, BARE_PATH, bodies, 2, args.clients)  # warm-up
+            run_driver(gr_port, GR_PATH, bodies, 2, args.clients)
             results = {
-                "bare endpoint": run_driver(bare_port, BARE_PATH, key, args.seconds,
+                "bare endpoint": run_driver(bare_port, BARE_PATH, bodies, args.seconds,
                                             args.clients),
-                "gridroute": run_driver(gr_port, GR_PATH, key, args.seconds, args.clients),
+                "gridroute": run_driver(gr_port, GR_PATH, bodies, args.seconds, args.clients),
                 f"gridroute paced {args.rate:g}/s": run_driver(
-                    gr_port, GR_PATH, key, args.rate_seconds, args.clients, args.rate),
+                    gr_port, GR_PATH, bodies, args.rate_seconds, args.clients, args.rate),
             }
         finally:
             server.stop()
@@ -258,8 +290,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--bare-serve":
         bare_serve(int(sys.argv[2]), sys.argv[3])
     elif len(sys.argv) > 1 and sys.argv[1] == "--drive":
-        port, path, key, seconds, clients, rate = sys.argv[2:8]
-        print(json.dumps(drive(int(port), path, key, float(seconds), int(clients),
+        port, path, bodies_file, seconds, clients, rate = sys.argv[2:8]
+        print(json.dumps(drive(int(port), path, bodies_file, float(seconds), int(clients),
                                float(rate))))
     else:
         sys.exit(main())

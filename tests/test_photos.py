@@ -42,11 +42,8 @@ def png(size=(64, 48)) -> bytes:
 
 
 @pytest.fixture
-def ctx(app_ctx, tmp_path, monkeypatch):
-    monkeypatch.setattr(app_ctx, "now", lambda: T0)
-    monkeypatch.setattr(app_ctx, "config", app_ctx.config.replace(
-        photos={"dir": str(tmp_path / "photos")}, limits={"public_post": "1000 per minute"}))
-    return app_ctx
+def ctx(public_ctx):
+    return public_ctx  # frozen at T0
 
 
 def stored_image(ctx, name) -> Image.Image:
