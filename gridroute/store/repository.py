@@ -21,6 +21,7 @@ from gridroute.store.clocks import ClockRepository, EscalationRepository
 from gridroute.store.db import READ_ONLY
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
+from gridroute.store.reference import ReferenceRepository
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -236,6 +237,7 @@ class UnitOfWork:
         self.clocks = ClockRepository(conn)
         self.escalations = EscalationRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.reference = ReferenceRepository(conn)
         self.__dict__.pop("api_keys", None)
         self.__dict__.pop("public", None)
         return self
