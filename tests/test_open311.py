@@ -416,3 +416,22 @@ def test_a_busy_database_is_503_with_retry_after_and_nothing_written(ctx, key, m
     assert response.get_json() == [{"code": 503, "description": "database busy, try again"}]
     with ctx.uow(read_only=True) as uow:
         assert uow.cases.count() == 0
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_two_seconds(ctx, client, key,
+                                                                        monkeypatch):
+    from gridroute.services import apikeys
+    from gridroute.services.context import build_context
+
+    clock = [1000.0]
+    monkeypatch.setattr(apikeys.time, "monotonic", lambda: clock[0])
+    assert post(client, key).status_code == 201
+    other = build_context(ctx.config)  # e.g. `gridroute apikey revoke` in a shell
+    revoke_key(other, "civic-app")
+    other.close()
+    clock[0] += 1.0
+    assert post(client, key).status_code == 201  # still trusted from the last check
+    clock[0] += 1.5
+    response = post(client, key)
+    assert response.status_code == 403
+    assert response.get_json()[0]["description"] == "api_key: was revoked"

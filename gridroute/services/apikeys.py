@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 
 from gridroute.services.context import AppContext
 from gridroute.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from gridroute.store.apikeys import ApiKeyRecord
 
 KEY_PREFIX = "gr_"
+# A key found valid is trusted this long without asking the database again (every Open311 POST
+# checks one); a revocation reaches other processes within it, this process at once.
+RECHECK_S = 2.0
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -52,6 +56,7 @@ def revoke_key(ctx: AppContext, name: str) -> ApiKeyRecord:
         at = ctx.now()
         uow.api_keys.revoke(record.id, at)
         uow.commit()
+    ctx.api_key_cache.clear()
     return ApiKeyRecord(record.id, record.name, record.key_prefix, record.created_at, at)
 
 
@@ -64,10 +69,15 @@ def authenticate(ctx: AppContext, key: str | None) -> ApiKeyRecord:
     """The active key record for `key`, or Forbidden naming the field `api_key`."""
     if not key:
         raise Forbidden("is required", field="api_key")
+    digest = _hash(key.strip())
+    cached = ctx.api_key_cache.get(digest)
+    if cached is not None and time.monotonic() - cached[1] < RECHECK_S:
+        return cached[0]
     with ctx.uow(read_only=True) as uow:
-        record = uow.api_keys.by_hash(_hash(key.strip()))
+        record = uow.api_keys.by_hash(digest)
     if record is None:
         raise Forbidden("is not a valid API key", field="api_key")
     if not record.active:
         raise Forbidden("was revoked", field="api_key")
+    ctx.api_key_cache[digest] = (record, time.monotonic())
     return record
