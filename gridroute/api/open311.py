@@ -88,6 +88,7 @@ def _fmt_of_path() -> str:
     return "json" if request.path.endswith(".json") else "xml"
 
 
+@bp.errorhandler(Unavailable)  # named too: the app's own 503 handler would win otherwise
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError):
     if isinstance(exc, Unavailable):  # busy or unreachable database: nothing was written
