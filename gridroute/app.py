@@ -48,6 +48,9 @@ def create_app(config: Config | None = None, *, context: AppContext | None = Non
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
     open311.install(app)
+    from gridroute.api.photos import bp as photos_bp
+
+    app.register_blueprint(photos_bp)
     _register_unavailable_handlers(app)
     logging.getLogger("gridroute").setLevel(logging.INFO)
     return app

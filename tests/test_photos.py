@@ -162,3 +162,34 @@ def test_a_photo_is_handed_out_only_to_who_may_see_the_case(ctx):
     assert photos.case_photos(case) == [{"name": name, "media_type": "image/jpeg",
                                          "url": f"/photos/{case.public_id}/{name}"}]
     assert photos.photo_store(ctx).path_of("../../etc/passwd") is None
+
+
+class _Viewer:
+    def __init__(self, visible: set[str]):
+        self.visible = visible
+
+    def can_see(self, case) -> bool:
+        return case.public_id in self.visible
+
+
+def test_photo_endpoint_serves_only_cases_the_viewer_may_see(ctx):
+    key = add_key(ctx, "civic-app")[1]
+    app = create_app(context=ctx)
+    client = app.test_client()
+    post(client, key, [("IMG_0001.jpg", jpeg())])
+    post(client, key, [("detail.png", png())], lat="31.23", long="121.48")
+    with ctx.uow(read_only=True) as uow:
+        first, second = uow.cases.get(1), uow.cases.get(2)
+    url = f"/photos/{first.public_id}/{first.photos[0]}"
+    assert client.get(url).status_code == 404  # nobody signed in
+    app.extensions["gridroute_viewer"] = lambda: _Viewer({first.public_id})
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.data == photos.photo_store(ctx).path_of(first.photos[0]).read_bytes()
+    # the other case is out of this viewer's scope; its photo under this case is not this case's
+    assert client.get(f"/photos/{second.public_id}/{second.photos[0]}").status_code == 404
+    assert client.get(f"/photos/{first.public_id}/{second.photos[0]}").status_code == 404
+    assert client.get(f"/photos/{first.public_id}/..%2F..%2Fconfig.toml").status_code == 404
+    assert client.get(f"/photos/GR-20261125-999999/{first.photos[0]}").status_code == 404
