@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 ENV_PREFIX = "GRIDROUTE_"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.toml"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+# A checkout keeps the sample config.toml and data/ beside the package; an installed wheel carries
+# copies in gridroute/sample/ (see setup.py).
+INSTALLED = not (PROJECT_ROOT / "config.toml").is_file()
+SAMPLE_ROOT = PACKAGE_DIR / "sample" if INSTALLED else PROJECT_ROOT
+DEFAULT_CONFIG_PATH = SAMPLE_ROOT / "config.toml"
 
 
 class ConfigError(ValueError):
@@ -125,6 +130,14 @@ class LimitSettings:
     public_post: str = "30 per minute;600 per hour"
 
 
+@dataclass(frozen=True)
+class AuthSettings:
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    session_hours: int = 12
+    min_password_length: int = 8
+
+
 # Settings whose string value is a filesystem path resolved against the config file's folder.
 _PATH_KEYS = {
     ("data", "dir"), ("grid", "path"), ("grid", "street_names"),
@@ -147,8 +160,9 @@ class Config:
     notify: NotifySettings = field(default_factory=NotifySettings)
     photos: PhotoSettings = field(default_factory=PhotoSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
     source: str = "<defaults>"
-    base_dir: str = str(PROJECT_ROOT)
+    base_dir: str = str(SAMPLE_ROOT)
 
     def replace(self, **sections: Mapping[str, Any]) -> "Config":
         """A copy with some keys changed, e.g. `cfg.replace(database={"url": ...})`."""
@@ -272,7 +286,10 @@ def load_config(path: str | os.PathLike | None = None,
             values[section][key] = str(base_dir / value)
     built = {name: dataclasses.replace(defaults[name], **values[name]) for name in sections}
     cfg = Config(**built, source=str(file_path), base_dir=str(base_dir))
-    cfg = cfg.replace(database={"url": _resolve_sqlite_url(cfg.database.url, base_dir)})
+    # The sample file inside an installed package lives in site-packages: its database goes to
+    # the current directory instead, like any other file a command creates.
+    db_dir = Path.cwd() if INSTALLED and file_path == DEFAULT_CONFIG_PATH.resolve() else base_dir
+    cfg = cfg.replace(database={"url": _resolve_sqlite_url(cfg.database.url, db_dir)})
     return cfg
 
 

@@ -369,6 +369,15 @@ def test_apikey_cli_prints_the_key_once_and_stores_its_hash(ctx, seeded_db_url, 
     assert revoked.exit_code == 0 and "revoked at" in revoked.stdout
     again = runner.invoke(main, ["--config", str(config), "apikey", "revoke", "hotline-12345"])
     assert again.exit_code == 1 and "already revoked" in again.output
+    from gridroute.services.audit import entries
+
+    with ctx.uow(read_only=True) as uow:
+        key_id = uow.api_keys.by_name("hotline-12345").id
+    detail = {"key_id": key_id, "key_prefix": key[:10]}
+    logged = [(e.kind, e.actor, e.subject, e.detail) for e in entries(ctx, subject="hotline-12345")]
+    assert logged == [("apikey_revoked", "cli", "hotline-12345", detail),
+                      ("apikey_created", "cli", "hotline-12345", detail)]
+    assert all(key not in str(e.detail) for e in entries(ctx))
     missing = runner.invoke(main, ["--config", str(config), "apikey", "revoke", "nobody"])
     assert missing.exit_code == 1 and "name: no API key named 'nobody'" in missing.output
     bad = runner.invoke(main, ["--config", str(config), "apikey", "add", "has space"])

@@ -7,6 +7,7 @@ import re
 import secrets
 import time
 
+from gridroute.services import audit
 from gridroute.services.context import AppContext
 from gridroute.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from gridroute.store.apikeys import ApiKeyRecord
@@ -30,21 +31,25 @@ def _check_name(name: str) -> str:
     return name
 
 
-def add_key(ctx: AppContext, name: str) -> tuple[ApiKeyRecord, str]:
-    """Create a key for the client `name`; returns the record and the key (shown once)."""
+def add_key(ctx: AppContext, name: str, *, actor: str = "cli") -> tuple[ApiKeyRecord, str]:
+    """Create a key for the client `name`; returns the record and the key (shown once). The
+    audit log gets the name and the key's first characters, never the key."""
     name = _check_name(name)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
+    at = ctx.now()
     with ctx.uow() as uow:
         if uow.api_keys.by_name(name) is not None:
             raise Conflict(f"an API key named {name!r} exists; revoke it or choose another name",
                            field="name")
-        record = uow.api_keys.add(name=name, key_hash=_hash(key), key_prefix=key[:10],
-                                  at=ctx.now())
+        record = uow.api_keys.add(name=name, key_hash=_hash(key), key_prefix=key[:10], at=at)
+        audit.record(uow, "apikey_created", actor, {"key_id": record.id,
+                                                    "key_prefix": record.key_prefix},
+                     subject=name, at=at)
         uow.commit()
     return record, key
 
 
-def revoke_key(ctx: AppContext, name: str) -> ApiKeyRecord:
+def revoke_key(ctx: AppContext, name: str, *, actor: str = "cli") -> ApiKeyRecord:
     """Revoke the key `name`: from now on it is refused with 403."""
     with ctx.uow() as uow:
         record = uow.api_keys.by_name((name or "").strip())
@@ -55,6 +60,9 @@ def revoke_key(ctx: AppContext, name: str) -> ApiKeyRecord:
                            f"{record.revoked_at.isoformat(timespec='seconds')}", field="name")
         at = ctx.now()
         uow.api_keys.revoke(record.id, at)
+        audit.record(uow, "apikey_revoked", actor, {"key_id": record.id,
+                                                    "key_prefix": record.key_prefix},
+                     subject=record.name, at=at)
         uow.commit()
     ctx.api_key_cache.clear()
     return ApiKeyRecord(record.id, record.name, record.key_prefix, record.created_at, at)

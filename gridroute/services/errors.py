@@ -34,13 +34,33 @@ class Conflict(ServiceError):
         super().__init__(message, field=field, code=code)
 
 
+class Unauthorized(ServiceError):
+    """No valid credentials (HTTP 401)."""
+
+    status = 401
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "unauthorized"):
+        super().__init__(message, field=field, code=code)
+
+
 class Forbidden(ServiceError):
-    """A missing, unknown or revoked credential (Open311 answers 403)."""
+    """Authenticated, but the role may not do this (HTTP 403)."""
 
     status = 403
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "forbidden"):
         super().__init__(message, field=field, code=code)
+
+
+class TooManyAttempts(ServiceError):
+    """Refused until `retry_after` seconds have passed (HTTP 429 + Retry-After)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None,
+                 code: str = "too_many_attempts"):
+        super().__init__(message, field=field, code=code)
+        self.retry_after = max(1, int(retry_after))
 
 
 class Unavailable(ServiceError):

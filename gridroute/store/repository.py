@@ -23,6 +23,7 @@ from gridroute.store.health import HealthRepository
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
 from gridroute.store.reference import ReferenceRepository
+from gridroute.store.users import AuditRepository, TokenRepository, UserRepository
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -242,6 +243,9 @@ class UnitOfWork:
         self.reference = ReferenceRepository(conn)
         self.__dict__.pop("api_keys", None)
         self.__dict__.pop("public", None)
+        self.users = UserRepository(conn)
+        self.tokens = TokenRepository(conn)
+        self.audit = AuditRepository(conn)
         return self
 
     # Built on first use (they import this module): intake never pays for them.
