@@ -56,10 +56,12 @@ class GridSettings:
     working_crs: str = "EPSG:32651"
     snap_tolerance_m: float = 50.0
     code_scheme: str = "15"
-    district_len: int = 6
-    street_len: int = 3
-    community_len: int = 3
-    cell_len: int = 3
+    # Lengths that differ from the preset's (15: 6+3+3+3, CJT213: 6+3+3+2); unset, the
+    # preset's own apply.
+    district_len: int | None = None
+    street_len: int | None = None
+    community_len: int | None = None
+    cell_len: int | None = None
     overlap_tolerance_m2: float = 1.0
     gap_tolerance_m2: float = 1.0
     repair_max_area_change: float = 0.001
@@ -186,7 +188,10 @@ def _section_types() -> dict[str, type]:
 
 
 def _check_type(value: Any, default: Any, where: str) -> Any:
-    """Accept `value` if it has the type of the default; ints are accepted for floats."""
+    """Accept `value` if it has the type of the default; ints are accepted for floats. A None
+    default is an optional integer (the code scheme's lengths)."""
+    if default is None:
+        default = 0
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true/false, got {value!r}")
@@ -212,6 +217,8 @@ def _check_type(value: Any, default: Any, where: str) -> Any:
 
 
 def _parse_env_value(raw: str, default: Any, where: str) -> Any:
+    if default is None:
+        default = 0
     if isinstance(default, bool):
         lowered = raw.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
