@@ -127,6 +127,8 @@ BAD_VALUES = [
     ("[scheduler]\ntick_seconds = 0\n", "scheduler.tick_seconds: must be greater than 0, got 0"),
     ("[sla]\nmax_limit_days = 0\n", "sla.max_limit_days: must be greater than 0, got 0"),
     ("[app]\nhost = \"\"\n", "app.host: must not be empty, got ''"),
+    ("[auth]\nmin_password_length = 0\n", "auth.min_password_length: must be greater than 0, got 0"),
+    ("[notify]\nmax_attempts = 0\n", "notify.max_attempts: must be greater than 0, got 0"),
 ]
 
 
