@@ -139,10 +139,12 @@ class GridSettings:
     working_crs: Text = "EPSG:32651"
     snap_tolerance_m: Positive = 50.0
     code_scheme: Annotated[str, AfterValidator(_code_scheme)] = "15"
-    district_len: PositiveInt = 6
-    street_len: PositiveInt = 3
-    community_len: PositiveInt = 3
-    cell_len: PositiveInt = 3
+    # Lengths that differ from the preset's (15: 6+3+3+3, CJT213: 6+3+3+2); unset, the
+    # preset's own apply.
+    district_len: PositiveInt | None = None
+    street_len: PositiveInt | None = None
+    community_len: PositiveInt | None = None
+    cell_len: PositiveInt | None = None
     overlap_tolerance_m2: Positive = 1.0
     gap_tolerance_m2: Positive = 1.0
     repair_max_area_change: Share = 0.001
