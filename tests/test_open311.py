@@ -444,3 +444,15 @@ def test_a_key_revoked_by_another_process_is_refused_within_two_seconds(ctx, cli
     response = post(client, key)
     assert response.status_code == 403
     assert response.get_json()[0]["description"] == "api_key: was revoked"
+
+
+def test_rate_limit_and_photo_settings_are_checked_at_start_up():
+    from gridroute.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as bad:
+        load_config(env={"GRIDROUTE_LIMITS_PUBLIC_POST": "lots"})
+    assert str(bad.value) == ("environment GRIDROUTE_LIMITS_PUBLIC_POST (limits.public_post): not "
+                              "a rate limit such as '30 per minute;600 per hour', got 'lots'")
+    with pytest.raises(ConfigError) as bad:
+        load_config(env={"GRIDROUTE_PHOTOS_MAX_PER_CASE": "0"})
+    assert "photos.max_per_case" in str(bad.value)
