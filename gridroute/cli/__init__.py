@@ -49,6 +49,7 @@ def _register() -> None:
         ("gridroute.cli.cases", ("import_", "cases")),
         ("gridroute.cli.categories", ("categories",)),
         ("gridroute.cli.calendar", ("calendar",)),
+        ("gridroute.cli.apikeys", ("apikey",)),
         ("gridroute.cli.users", ("user",)),
     ):
         module = importlib.import_module(module_name)
