@@ -1,15 +1,15 @@
 """workflow as practised: verify/check tasks (inspector), unit-applied 挂账 requests,
 自行处置 flag, and the unit on every history event
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
