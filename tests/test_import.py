@@ -99,12 +99,13 @@ def test_import_accepts_good_rows_and_reports_bad_ones(app_ctx, tmp_path):
         (3, "dispatch", "import", "system", "filed", "dispatched", at(9, 30)),
         (4, "accept", "import", "unit", "dispatched", "accepted", at(9, 30)),
         (5, "resolve", "import", "unit", "accepted", "resolved", at(11, 0)),
-        (6, "check_pass", "import", "inspector", "resolved", "checked", at(15, 0)),
-        (7, "close", "import", "acceptor", "checked", "closed", at(15, 0))]
+        (6, "send_check", "import", "acceptor", "resolved", "checking", at(15, 0)),
+        (7, "check_pass", "import", "inspector", "checking", "checked", at(15, 0)),
+        (8, "close", "import", "shift_lead", "checked", "closed", at(15, 0))]
     assert events[2].payload["unit_code"] == "310101001-enforcement"
     assert clocks == {"file": "done", "dispatch": "done", "accept": "done", "handle": "done",
                       "check": "done"}
-    assert legacy.version == 7
+    assert legacy.version == 8
 
 
 def test_imported_closed_case_has_the_history_of_one_closed_live(app_ctx, tmp_path):
@@ -124,9 +125,11 @@ def test_imported_closed_case_has_the_history_of_one_closed_live(app_ctx, tmp_pa
             ("dispatch", "dispatcher", at(9, 30), {"unit_code": unit}),
             ("accept", "unit", at(9, 30), {}),
             ("resolve", "unit", at(11, 0), {"reply": "done"}),
+            ("send_check", "acceptor", at(15, 0), {"inspector": "insp-310101001005"}),
             ("check_pass", "inspector", at(15, 0), {}),
             ("close", "shift_lead", at(15, 0), {})]:
-        perform(app_ctx, live.id, action, actor="someone", role=role, payload=payload, at=when)
+        perform(app_ctx, live.id, action, role=role, payload=payload, at=when,
+                actor="insp-310101001005" if action == "check_pass" else "someone")
 
     def history(external_id):
         with app_ctx.uow(read_only=True) as uow:
@@ -141,7 +144,7 @@ def test_imported_closed_case_has_the_history_of_one_closed_live(app_ctx, tmp_pa
     imported = history("OLD-7")
     assert imported == history(None)
     assert [e[1] for e in imported[0]] == ["report", "file", "dispatch", "accept", "resolve",
-                                           "check_pass", "close"]
+                                           "send_check", "check_pass", "close"]
 
 
 def test_rerunning_the_import_creates_nothing(app_ctx, tmp_path):
@@ -152,7 +155,7 @@ def test_rerunning_the_import_creates_nothing(app_ctx, tmp_path):
     assert again.accepted == 0
     assert again.duplicates_skipped == 3
     assert [line for line, _, _ in again.rejected] == [4, 5, 6, 7]
-    assert counts(app_ctx) == before == (3, 9, 3)
+    assert counts(app_ctx) == before == (3, 10, 3)
 
 
 def test_rows_a_concurrent_import_stored_first_are_skipped_not_failed(app_ctx, tmp_path,
@@ -168,7 +171,7 @@ def test_rows_a_concurrent_import_stored_first_are_skipped_not_failed(app_ctx, t
     again = import_cases(app_ctx, source, now=NOW)
     assert (again.accepted, again.duplicates_skipped) == (0, 3)
     assert [line for line, _, _ in again.rejected] == [4, 5, 6, 7]
-    assert counts(app_ctx) == before == (3, 9, 3)
+    assert counts(app_ctx) == before == (3, 10, 3)
 
 
 def test_small_batches_give_the_same_result(app_ctx, tmp_path):

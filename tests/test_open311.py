@@ -235,8 +235,11 @@ def test_condition_attribute_chooses_the_standard_and_its_deadline(ctx, client, 
     with ctx.uow(read_only=True) as uow:
         case = uow.cases.get_by_public_id(request_id)
     assert (case.standard_id, case.urgency) == ("C0101-3", "normal")
-    perform(ctx, request_id, "verify", actor="insp-1", role="inspector", at=T0.replace(minute=5))
-    perform(ctx, request_id, "file", actor="acc-1", role="acceptor", at=T0.replace(minute=8))
+    perform(ctx, request_id, "send_verify", actor="acc-1", role="acceptor",
+            payload={"inspector": "insp-310101001005"}, at=T0.replace(minute=3))
+    perform(ctx, request_id, "verify", actor="insp-310101001005", role="inspector",
+            at=T0.replace(minute=5))
+    perform(ctx, request_id, "file", actor="lead-1", role="shift_lead", at=T0.replace(minute=8))
     perform(ctx, request_id, "dispatch", actor="disp-1", role="dispatcher",
             at=T0.replace(minute=10))
     [row] = client.get(f"{API}/requests/{request_id}.json").get_json()
@@ -265,8 +268,11 @@ def test_reporter_contact_never_appears_in_public_responses(client, key):
 
 def test_extensions_carry_codes_state_light_level_and_public_notes(ctx, client, key):
     request_id = new_request(client, key)
-    perform(ctx, request_id, "verify", actor="insp-王", role="inspector", at=T0.replace(minute=5))
-    perform(ctx, request_id, "file", actor="acc-李", role="acceptor", at=T0.replace(minute=8))
+    perform(ctx, request_id, "send_verify", actor="acc-李", role="acceptor",
+            payload={"inspector": "insp-310101001005"}, at=T0.replace(minute=3))
+    perform(ctx, request_id, "verify", actor="insp-310101001005", role="inspector",
+            at=T0.replace(minute=5))
+    perform(ctx, request_id, "file", actor="acc-李", role="shift_lead", at=T0.replace(minute=8))
     [row] = client.get(f"{API}/requests/{request_id}.json?extensions=true").get_json()
     assert row["extended_attributes"] == {
         "cell_code": "310101001005015", "community_code": "310101001005",
@@ -279,7 +285,7 @@ def test_extensions_carry_codes_state_light_level_and_public_notes(ctx, client, 
          "status": "open", "description": None},
         {"datetime": "2026-11-25T09:08:00+08:00", "type": "file", "summary": "立案",
          "status": "open", "description": None}]
-    assert "insp-王" not in str(row) and "acc-李" not in str(row)
+    assert "insp-310101001005" not in str(row) and "acc-李" not in str(row)
     plain = client.get(f"{API}/requests/{request_id}.json").get_json()[0]
     assert "extended_attributes" not in plain and "notes" not in plain
 

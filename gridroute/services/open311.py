@@ -36,6 +36,7 @@ _TOKEN = re.compile(r"[0-9a-f]{32}")
 # zh-CN, en
 STATE_NOTES = {
     State.REPORTED: ("已上报，待核实", "reported, awaiting verification"),
+    State.VERIFYING: ("核实中", "being verified on site"),
     State.VERIFIED: ("已核实，待立案", "verified, awaiting filing"),
     State.FILED: ("已立案，待派遣", "filed, awaiting dispatch"),
     State.REJECTED: ("不予立案", "not filed"),
@@ -44,10 +45,13 @@ STATE_NOTES = {
     State.ACCEPTED: ("责任单位已签收，处置中", "the responsible unit is handling it"),
     State.RETURNED: ("重新派遣中", "being sent to another unit"),
     State.RESOLVED: ("已处置，待核查", "handled, awaiting inspection"),
+    State.REVIEWED: ("处置结果已审核，待核查", "reply reviewed, awaiting inspection"),
+    State.CHECKING: ("核查中", "being inspected"),
     State.REWORK: ("核查未通过，返工中", "inspection failed, being reworked"),
     State.CHECKED: ("核查通过，待结案", "inspection passed, awaiting closure"),
     State.SUSPENDED: ("挂账，需工程或资金", "suspended: needs works or funding"),
     State.CLOSED: ("已结案", "closed"),
+    State.VOIDED: ("已作废", "voided"),
 }
 # The public part of a case's history: what a citizen following the report may read. Internal
 # steps (returns between units, extension requests, appeals, escalations) stay inside.
@@ -59,6 +63,9 @@ PUBLIC_ACTIONS = {
     "check_fail": ("核查未通过，返工", "inspection failed, rework"),
     "close": ("结案", "closed"), "close_with_parent": ("随主案结案", "closed with the parent"),
     "suspend": ("挂账", "suspended"), "resume": ("恢复处置", "resumed"),
+    "verify_false": ("核实不属实", "not confirmed on site"), "void": ("作废", "voided"),
+    "self_handle": ("自行处置，已结案", "fixed on the spot and closed"),
+    "approve_suspension": ("挂账", "suspended"),
 }
 _REASON_PUBLIC = {"reject"}  # the one reason written for the reporter
 
