@@ -456,3 +456,23 @@ def test_rate_limit_and_photo_settings_are_checked_at_start_up():
     with pytest.raises(ConfigError) as bad:
         load_config(env={"GRIDROUTE_PHOTOS_MAX_PER_CASE": "0"})
     assert "photos.max_per_case" in str(bad.value)
+
+
+def test_in_memory_limits_start_no_thread_per_request(ctx, key, monkeypatch):
+    import threading
+
+    import limits.storage.memory as memory
+
+    from gridroute.api.limits import SweptMemoryStorage
+
+    client = create_app(context=ctx).test_client()
+    assert isinstance(client.application.extensions["gridroute_limiter"].storage,
+                      SweptMemoryStorage)
+    timers = []
+    monkeypatch.setattr(memory.threading, "Timer",
+                        lambda *a, **kw: timers.append(a) or threading.Timer(*a, **kw))
+    for _ in range(5):
+        assert post(client, key).status_code == 201
+    assert timers == []  # the stock storage starts one per hit spaced over 10 ms
+    sweepers = [t for t in threading.enumerate() if t.name == "rate-limit-sweep"]
+    assert sweepers and all(t.daemon for t in sweepers)
