@@ -22,17 +22,6 @@ LON, LAT = 121.48, 31.23  # cell 310101001005015 (南京东路街道)
 API = "/open311/v2"
 
 
-def act_at(ctx, ref, action, minute, **kw):
-    """`perform` at T0 + `minute` with the frozen clock reading that time while it acts (an
-    action may not be dated ahead of the clock); the clock is frozen at T0 again after."""
-    frozen = ctx.now
-    ctx.now = lambda: T0.replace(minute=minute)
-    try:
-        return perform(ctx, ref, action, at=T0.replace(minute=minute), **kw)
-    finally:
-        ctx.now = frozen
-
-
 @pytest.fixture
 def ctx(public_ctx):
     return public_ctx  # frozen at T0
@@ -240,15 +229,17 @@ def test_idempotency_key_retry_returns_the_first_request(ctx, client, key):
         assert uow.cases.count() == 1
 
 
-def test_condition_attribute_chooses_the_standard_and_its_deadline(ctx, client, key):
+def test_condition_attribute_chooses_the_standard_and_its_deadline(ctx, client, key, monkeypatch):
     request_id = new_request(client, key, service_code="C0101",
                              **{"attribute[condition]": "C0101-3"})
     with ctx.uow(read_only=True) as uow:
         case = uow.cases.get_by_public_id(request_id)
     assert (case.standard_id, case.urgency) == ("C0101-3", "normal")
-    act_at(ctx, request_id, "verify", 5, actor="insp-1", role="inspector")
-    act_at(ctx, request_id, "file", 8, actor="acc-1", role="acceptor")
-    act_at(ctx, request_id, "dispatch", 10, actor="disp-1", role="dispatcher")
+    monkeypatch.setattr(ctx, "now", lambda: T0.replace(minute=30))  # the actions are past
+    perform(ctx, request_id, "verify", actor="insp-1", role="inspector", at=T0.replace(minute=5))
+    perform(ctx, request_id, "file", actor="acc-1", role="acceptor", at=T0.replace(minute=8))
+    perform(ctx, request_id, "dispatch", actor="disp-1", role="dispatcher",
+            at=T0.replace(minute=10))
     [row] = client.get(f"{API}/requests/{request_id}.json").get_json()
     # 2 工作日 = 16 working hours from Wed 09:10 → Fri 09:10
     assert row["expected_datetime"] == "2026-11-27T09:10:00+08:00"
@@ -273,10 +264,12 @@ def test_reporter_contact_never_appears_in_public_responses(client, key):
             assert secret not in body
 
 
-def test_extensions_carry_codes_state_light_level_and_public_notes(ctx, client, key):
+def test_extensions_carry_codes_state_light_level_and_public_notes(ctx, client, key,
+                                                                  monkeypatch):
     request_id = new_request(client, key)
-    act_at(ctx, request_id, "verify", 5, actor="insp-王", role="inspector")
-    act_at(ctx, request_id, "file", 8, actor="acc-李", role="acceptor")
+    monkeypatch.setattr(ctx, "now", lambda: T0.replace(minute=30))  # the actions are past
+    perform(ctx, request_id, "verify", actor="insp-王", role="inspector", at=T0.replace(minute=5))
+    perform(ctx, request_id, "file", actor="acc-李", role="acceptor", at=T0.replace(minute=8))
     [row] = client.get(f"{API}/requests/{request_id}.json?extensions=true").get_json()
     assert row["extended_attributes"] == {
         "cell_code": "310101001005015", "community_code": "310101001005",
@@ -294,9 +287,11 @@ def test_extensions_carry_codes_state_light_level_and_public_notes(ctx, client, 
     assert "extended_attributes" not in plain and "notes" not in plain
 
 
-def test_rejected_request_is_closed_with_the_reason(ctx, client, key):
+def test_rejected_request_is_closed_with_the_reason(ctx, client, key, monkeypatch):
     request_id = new_request(client, key)
-    act_at(ctx, request_id, "reject", 20, actor="acc-1", role="acceptor", reason="不属于城市管理范围")
+    monkeypatch.setattr(ctx, "now", lambda: T0.replace(minute=30))  # the actions are past
+    perform(ctx, request_id, "reject", actor="acc-1", role="acceptor", reason="不属于城市管理范围",
+            at=T0.replace(minute=20))
     [row] = client.get(f"{API}/requests/{request_id}.json").get_json()
     assert (row["status"], row["status_notes"]) == ("closed", "不予立案: 不属于城市管理范围")
     assert [r["service_request_id"] for r in client.get(
@@ -465,3 +460,23 @@ def test_rate_limit_and_photo_settings_are_checked_at_start_up():
     with pytest.raises(ConfigError) as bad:
         load_config(env={"GRIDROUTE_PHOTOS_MAX_PER_CASE": "0"})
     assert "photos.max_per_case" in str(bad.value)
+
+
+def test_in_memory_limits_start_no_thread_per_request(ctx, key, monkeypatch):
+    import threading
+
+    import limits.storage.memory as memory
+
+    from gridroute.api.limits import SweptMemoryStorage
+
+    client = create_app(context=ctx).test_client()
+    assert isinstance(client.application.extensions["gridroute_limiter"].storage,
+                      SweptMemoryStorage)
+    timers = []
+    monkeypatch.setattr(memory.threading, "Timer",
+                        lambda *a, **kw: timers.append(a) or threading.Timer(*a, **kw))
+    for _ in range(5):
+        assert post(client, key).status_code == 201
+    assert timers == []  # the stock storage starts one per hit spaced over 10 ms
+    sweepers = [t for t in threading.enumerate() if t.name == "rate-limit-sweep"]
+    assert sweepers and all(t.daemon for t in sweepers)
