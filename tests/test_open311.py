@@ -270,7 +270,7 @@ def test_reporter_contact_never_appears_in_public_responses(client, key):
 def test_extensions_carry_codes_state_light_level_and_public_notes(ctx, client, key,
                                                                   monkeypatch):
     request_id = new_request(client, key)
-    monkeypatch.setattr(ctx, "now", lambda: T0.replace(minute=30))  # the actions are past
+    monkeypatch.setattr(ctx, "now", lambda: T0.replace(minute=20))  # past; 立案+派遣 due 09:30
     perform(ctx, request_id, "send_verify", actor="acc-李", role="acceptor",
             payload={"inspector": "insp-310101001005"}, at=T0.replace(minute=3))
     perform(ctx, request_id, "verify", actor="insp-310101001005", role="inspector",
