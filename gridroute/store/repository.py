@@ -242,6 +242,11 @@ class UnitOfWork:
         self.users = UserRepository(conn)
         self.tokens = TokenRepository(conn)
         self.audit = AuditRepository(conn)
+        from gridroute.store.case_queries import CaseListRepository
+        from gridroute.store.grid_queries import GridMapRepository
+
+        self.case_lists = CaseListRepository(conn)
+        self.grid_maps = GridMapRepository(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
