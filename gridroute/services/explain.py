@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gridroute.cases.model import Case, Channel
+from gridroute.cases.model import Case, Channel, Urgency
 from gridroute.services.context import AppContext
 from gridroute.services.errors import ServiceError
+from gridroute.grids.locator import LocateStatus
 from gridroute.services.intake import ReportInput, choose_standard, prepare, route
 
 
@@ -26,7 +27,7 @@ def routing_preview(ctx: AppContext, *, category: str, lon: float, lat: float, c
                                  reported_at=at))
     loc = p.location
     grid = active_grid(ctx)
-    case = Case(channel=Channel(channel), category_code=category, urgency=urgency or "normal",
+    case = Case(channel=Channel(channel), category_code=category, urgency=urgency or Urgency.NORMAL,
                 description=description, reported_at=at, lon=p.lon, lat=p.lat, x=p.x, y=p.y,
                 cell_code=loc.cell_code, community_code=loc.community_code,
                 street_code=loc.street_code, district_code=loc.district_code)
@@ -43,7 +44,7 @@ def routing_preview(ctx: AppContext, *, category: str, lon: float, lat: float, c
     return {
         "input": {"lon": lon, "lat": lat, "crs": p.crs},
         "wgs84": {"lon": p.lon, "lat": p.lat},
-        "cell_code": loc.cell_code, "locate_status": loc.status,
+        "cell_code": loc.cell_code, "locate_status": getattr(loc.status, "value", loc.status),
         "locate_distance_m": loc.distance_m if loc.status == "snapped" else None,
         "community_code": loc.community_code,
         "community_name": grid.names.get(loc.community_code, ""),

@@ -113,6 +113,18 @@ reference_state = Table(
     Column("stored_at", TS, nullable=False),
 )
 
+# The last run of each scheduler job (escalation tick, notification delivery), whichever process
+# ran it: `/healthz` of every instance reports it (a stalled scheduler is seen from the web).
+scheduler_runs = Table(
+    "scheduler_runs", metadata,
+    Column("job", String(64), primary_key=True),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text),
+    Column("last_ok_at", TS),
+)
+
 categories = Table(
     "categories", metadata,
     Column("code", String(8), primary_key=True),
