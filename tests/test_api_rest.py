@@ -104,15 +104,14 @@ def test_a_case_outside_the_scope_is_404_for_reads_and_writes(api):
     for user in ("unit2", "mgr2"):
         response = api.call("GET", f"/api/v1/cases/{c1}", user)
         assert response.status_code == 404
-        assert response.json["error"] == {
-            "code": "not_found", "field": "case", "message": f"case: no case '{c1}'",
-            "detail": f"no case '{c1}'", "errors": None, "current_version": None} | {
-            k: v for k, v in response.json["error"].items() if k in ("errors", "current_version")}
+        error = response.json["error"]
+        assert (error["code"], error["field"], error["message"], error["detail"]) == (
+            "not_found", "case", f"case: no case '{c1}'", f"no case '{c1}'")
     write = api.call("POST", f"/api/v1/cases/{c1}/actions/accept", "unit2", json={})
     assert write.status_code == 404
     own = api.call("GET", f"/api/v1/cases/{c1}", "unit1")
     assert own.status_code == 200
-    assert own.json["allowed_actions"] == ["accept", "return"]
+    assert own.json["allowed_actions"] == ["accept", "return", "appeal"]
 
 
 def test_case_detail_has_history_clocks_routing_and_duplicates(api):
@@ -233,7 +232,8 @@ def test_cases_page_through_a_cursor_sorted_by_remaining_time(api):
     deadlines = [d for d, _ in seen]
     assert deadlines == sorted(deadlines)
     first = api.call("GET", "/api/v1/cases?limit=2", "acc").json
-    assert first["counts"] == {"dispatched": 2, "reported": 3}
+    # the first E0101 report is auto-filed by the rules; the next two are its likely duplicates
+    assert first["counts"] == {"dispatched": 2, "filed": 1, "reported": 2}
     filtered = api.call("GET", "/api/v1/cases?state=reported&q=extra%201", "acc").json
     assert [c["description"] for c in filtered["cases"]] == ["extra 1"]
     by_street = api.call("GET", "/api/v1/cases?street=310101001", "acc").json
@@ -357,3 +357,35 @@ def test_the_role_walk_covers_every_documented_operation(api):
         "/actions/accept", "/actions/{action}").replace("310101001-enforcement", "{code}")
         .replace("E0102", "{code}")) for m, p, _, _ in WALK}
     assert documented - walked == {("POST", "/api/v1/auth/token")}  # public: the login itself
+
+
+def test_a_busy_database_answers_503_with_retry_after_and_writes_nothing(seeded_db_url):
+    """SQLite: another writer holds the lock past the busy timeout."""
+    if not seeded_db_url.startswith("sqlite"):
+        pytest.skip("the write lock is held the SQLite way here")
+    import sqlite3
+
+    from gridroute.config import load_config
+    from gridroute.services.context import build_context
+
+    ctx = build_context(load_config(env={}).replace(
+        database={"url": seeded_db_url, "busy_timeout_ms": 100}))
+    app = create_app(ctx.config, context=ctx)
+    add_user(ctx, "insp", role="inspector", password="correct-horse", scope="310101001")
+    token = create_token(ctx, "insp", actor="test")[1]
+    holder = sqlite3.connect(seeded_db_url[len("sqlite:///"):], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        response = app.test_client().post(
+            "/api/v1/cases", json={"category": "E0102", "lon": 121.48, "lat": 31.23},
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["error"]["code"] == "database_busy"
+    assert response.json["error"]["message"] == "database busy, try again"
+    with ctx.uow(read_only=True) as uow:
+        assert uow.cases.count() == 0
+    ctx.close()

@@ -72,12 +72,12 @@ def _unauthorized():
 
 def init_app(app: Flask) -> None:
     cfg = app.extensions["gridroute"].config
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=cfg.auth.session_hours))
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", cfg.auth.session_hours * 3600)
+    # Flask's defaults hold these keys already (SameSite None): set them, not setdefault
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=cfg.auth.session_hours),
+        WTF_CSRF_TIME_LIMIT=cfg.auth.session_hours * 3600)
     login_manager.init_app(app)
     app.register_blueprint(bp)
 

@@ -9,13 +9,14 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from pydantic import ValidationError
 from spectree import Response, SecurityScheme, SpecTree
+from spectree.models import SecureType, SecuritySchemeData
 
 from gridroute.api import rest_schemas as s
 from gridroute.api.auth import current_principal, login_required_api, roles_required
 from gridroute.api.errors import (error_response, service_error_response,
                                   validation_error_response)
 from gridroute.auth.model import UserRole
-from gridroute.services.errors import ServiceError
+from gridroute.services.errors import ServiceError, Unavailable
 
 PREFIX = "/api/v1"
 bp = Blueprint("rest", __name__, url_prefix=PREFIX)
@@ -38,7 +39,8 @@ spec = SpecTree(
     "flask", title="gridroute REST API", version="1", path="api/v1/_spec",
     mode="strict", page_templates={}, before=_before, validation_error_status=400,
     validation_error_model=s.ErrorBody, annotations=True,
-    security_schemes=[SecurityScheme(name="bearer", data={"type": "http", "scheme": "bearer"})],
+    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(
+        type=SecureType.HTTP, scheme="bearer"))],
     security={"bearer": []},
     description="Cases, workflow actions, reference data, grid maps and routing previews. "
                 "Errors are `{error: {code, field, message, detail}}` with `message` in the "
@@ -47,11 +49,13 @@ spec = SpecTree(
 _ERRORS = {f"HTTP_{code}": s.ErrorBody for code in (400, 401, 403, 404, 429, 503)}
 
 
-def _resp(ok: int = 200, model=None, *extra: int) -> Response:
+def _resp(ok: int = 200, model=None, *extra: int, also: tuple[int, ...] = ()) -> Response:
     codes = dict(_ERRORS)
     for code in extra:
         codes[f"HTTP_{code}"] = s.ErrorBody
     codes[f"HTTP_{ok}"] = model
+    for code in also:  # other success codes with the same body
+        codes[f"HTTP_{code}"] = model
     return Response(**codes)
 
 
@@ -137,7 +141,7 @@ _REPORTERS = {UserRole.INSPECTOR: "inspector", UserRole.ACCEPTOR: "hotline",
 
 @bp.post("/cases")
 @roles_required(*_REPORTERS)
-@spec.validate(json=s.ReportIn, resp=_resp(201, s.ReportOut, 409), tags=["cases"])
+@spec.validate(json=s.ReportIn, resp=_resp(201, s.ReportOut, 409, also=(200,)), tags=["cases"])
 def report_case(json: s.ReportIn):
     """File a report (上报): an inspector's patrol report, or a hotline report taken by the
     centre. Same intake path as Open311, pages, CLI and import. A repeated
@@ -317,6 +321,13 @@ def openapi():
 
 
 # ------------------------------------------------------------------ errors
+
+@bp.errorhandler(Unavailable)
+def _unavailable(exc: Unavailable):
+    """A busy database (rel-db's DatabaseBusy) or an unreachable one: 503 + Retry-After, in
+    the API's error format."""
+    return service_error_response(exc)
+
 
 def _api_request() -> bool:
     return request.path == PREFIX or request.path.startswith(PREFIX + "/")

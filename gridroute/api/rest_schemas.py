@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Optional
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class _In(BaseModel):
@@ -169,8 +169,8 @@ class CaseDetailOut(BaseModel):
 
 class ReportIn(_In):
     category: str = Field(min_length=1, max_length=8)
-    lon: StrictFloat | StrictInt
-    lat: StrictFloat | StrictInt
+    lon: float = Field(allow_inf_nan=False)
+    lat: float = Field(allow_inf_nan=False)
     crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
     description: str = Field("", max_length=4000)
     urgency: Optional[Literal["normal", "urgent"]] = None

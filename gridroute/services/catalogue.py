@@ -21,7 +21,7 @@ def _initials(text: str) -> str:
 def _search_index(ctx: AppContext) -> list[tuple[Any, str]]:
     """(category, lowercase haystack) per 小类, built once per reference revision."""
     data = reference_data(ctx)  # drops the cached index when the data changed
-    cached = ctx._reference_cache.get("category_search")
+    cached = ctx.reference_cache.get("category_search")
     if cached is not None:
         return cached
     index = []
@@ -32,7 +32,7 @@ def _search_index(ctx: AppContext) -> list[tuple[Any, str]]:
                         *[_alias for _alias in getattr(category, "aliases", ()) or ()],
                         *[_initials(a) for a in getattr(category, "aliases", ()) or ()]])
         index.append((category, hay.lower()))
-    ctx._reference_cache["category_search"] = index
+    ctx.reference_cache["category_search"] = index
     return index
 
 

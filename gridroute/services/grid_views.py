@@ -12,6 +12,8 @@ from gridroute.services.context import AppContext
 from gridroute.services.errors import NotFound, ServiceError
 
 LEVELS = ("cells", "communities", "streets")
+# Built once per grid content per process (several AppContexts may share a process: tests).
+_BUILT: dict[str, Any] = {}
 # Display tolerance in metres (working CRS): invisible at street zoom, a third of the vertices.
 SIMPLIFY_M = 1.0
 
@@ -21,8 +23,8 @@ def _frame(ctx: AppContext):
         version = uow.grid_maps.active_version()
         if version is None:
             raise NotFound("no grid is loaded; run `gridroute init`", field="grid")
-        key = ("geojson-frame", version.id)
-        cached = ctx._grid_cache.get(key)
+        key = f"geojson-frame:{version.id}"
+        cached = ctx.grid_cache.get(key)
         if cached is not None:
             return version, cached
         rows = uow.grid_maps.cell_rows(version.id)
@@ -35,7 +37,7 @@ def _frame(ctx: AppContext):
          "street_name": [r.street_name or "" for r in rows],
          "district_name": [r.district_name or "" for r in rows]},
         geometry=shapely.from_wkb([r.geometry_wkb for r in rows]), crs=version.working_crs)
-    ctx._grid_cache[key] = frame
+    ctx.grid_cache[key] = frame
     return version, frame
 
 
@@ -44,10 +46,10 @@ def grid_geojson(ctx: AppContext, level: str, *, street: str | None = None,
     if level not in LEVELS:
         raise ServiceError(f"must be one of {', '.join(LEVELS)}", field="level")
     version, frame = _frame(ctx)
-    cache_key = ("geojson", version.id, level, street, community)
-    cached = ctx._grid_cache.get(cache_key)
+    cache_key = f"{version.content_hash}:{level}:{street or ''}:{community or ''}"
+    cached = _BUILT.get(cache_key)
     if cached is not None:
-        return cached
+        return {**cached, "grid_version": version.id}
     df = frame
     if street:
         df = df[df.street_code == street]
@@ -67,7 +69,6 @@ def grid_geojson(ctx: AppContext, level: str, *, street: str | None = None,
     out = out.to_crs("EPSG:4326")
     out = out.set_geometry(shapely.set_precision(out.geometry.values, 1e-6))
     data = json.loads(out.to_json(drop_id=True))
-    result = {"type": "FeatureCollection", "grid_version": version.id,
-              "features": data["features"]}
-    ctx._grid_cache[cache_key] = result
-    return result
+    result = {"type": "FeatureCollection", "features": data["features"]}
+    _BUILT[cache_key] = result
+    return {**result, "grid_version": version.id}
