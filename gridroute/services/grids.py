@@ -41,10 +41,7 @@ class ActiveGrid:
 
 
 def code_scheme(ctx: AppContext) -> CodeScheme:
-    g = ctx.config.grid
-    return CodeScheme.from_config({
-        "name": g.code_scheme, "district_len": g.district_len, "street_len": g.street_len,
-        "community_len": g.community_len, "cell_len": g.cell_len})
+    return ctx.code_scheme
 
 
 def read_and_validate(ctx: AppContext, path: str):
