@@ -106,15 +106,25 @@ def _check_session_csrf() -> None:
                         field="X-CSRFToken", code="csrf") from None
 
 
+def _require(allowed: tuple[UserRole, ...] | None) -> Principal:
+    """The caller, else 401; a role outside `allowed` (when given) 403; CSRF for session
+    writes. The principal is kept in `g.principal` for the view."""
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized("log in or send a valid bearer token")
+    if allowed is not None and principal.role not in allowed:
+        raise Forbidden(f"role {principal.role.value} may not do this; allowed: "
+                        + ", ".join(r.value for r in allowed), field="role")
+    _check_session_csrf()
+    g.principal = principal
+    return principal
+
+
 def login_required_api(view):
-    """401 (JSON) without a session or token; the principal is in `g.principal`."""
+    """401 (JSON) without a session or token."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        principal = current_principal()
-        if principal is None:
-            raise Unauthorized("log in or send a valid bearer token")
-        _check_session_csrf()
-        g.principal = principal
+        _require(None)
         return view(*args, **kwargs)
     return wrapper
 
@@ -126,14 +136,7 @@ def roles_required(*roles: UserRole):
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            principal = current_principal()
-            if principal is None:
-                raise Unauthorized("log in or send a valid bearer token")
-            if principal.role not in allowed:
-                raise Forbidden(f"role {principal.role.value} may not do this; allowed: "
-                                + ", ".join(r.value for r in allowed), field="role")
-            _check_session_csrf()
-            g.principal = principal
+            _require(allowed)
             return view(*args, **kwargs)
         return wrapper
     return decorate

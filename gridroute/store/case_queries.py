@@ -85,18 +85,11 @@ def _where(f: CaseFilter) -> list:
         if f.scope_unit is not None:
             parts.append(c.unit_code == f.scope_unit)
         where.append(sa.or_(*parts) if parts else sa.false())
-    if f.states:
-        where.append(c.state.in_(list(f.states)))
-    if f.categories:
-        where.append(c.category_code.in_(list(f.categories)))
-    if f.units:
-        where.append(c.unit_code.in_(list(f.units)))
-    if f.streets:
-        where.append(c.street_code.in_(list(f.streets)))
-    if f.cells:
-        where.append(c.cell_code.in_(list(f.cells)))
-    if f.channels:
-        where.append(c.channel.in_(list(f.channels)))
+    for values, column in ((f.states, c.state), (f.categories, c.category_code),
+                           (f.units, c.unit_code), (f.streets, c.street_code),
+                           (f.cells, c.cell_code), (f.channels, c.channel)):
+        if values:
+            where.append(column.in_(list(values)))
     if f.reported_from is not None:
         where.append(c.reported_at >= f.reported_from)
     if f.reported_to is not None:
