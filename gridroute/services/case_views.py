@@ -47,7 +47,7 @@ class CaseListing:
 
 
 def _scope_filter(ctx: AppContext, principal: Principal) -> dict[str, Any]:
-    g = ctx.config.grid
+    g = ctx.code_scheme  # the configured layout (lengths may come from the scheme's name)
     lengths = {g.district_len: "district_code",
                g.district_len + g.street_len: "street_code",
                g.district_len + g.street_len + g.community_len: "community_code",
