@@ -319,6 +319,34 @@ def openapi():
 
 # ------------------------------------------------------------------ errors
 
+def _nul_field(value, path: str) -> str | None:
+    """The first field holding a NUL character (PostgreSQL text cannot store one)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nul_field(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+@bp.before_request
+def _refuse_nul_characters():
+    found = (_nul_field(dict(request.view_args or {}), "")
+             or _nul_field({k: request.args.getlist(k) for k in request.args}, ""))
+    if not found and request.is_json:
+        found = _nul_field(request.get_json(silent=True), "")
+    if found:
+        field = found.split(".")[0] if found.split(".")[-1].isdigit() else found
+        raise ServiceError("must not contain NUL characters", field=field)
+
+
 @bp.errorhandler(Unavailable)
 def _unavailable(exc: Unavailable):
     """A busy database (rel-db's DatabaseBusy) or an unreachable one: 503 + Retry-After, in
