@@ -91,6 +91,7 @@ class SlaSettings:
     yellow_share: float = 0.8
     level_offsets: list[float] = field(default_factory=lambda: [0.0, 0.5, 1.0, 2.0])
     max_extensions: int = 2
+    max_limit_days: int = 366
 
 
 @dataclass(frozen=True)

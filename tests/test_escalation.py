@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from gridroute.cases.model import State
-from gridroute.services.clocks import escalation_policy, load_clocks, save_clock
+from gridroute.services.clocks import escalation_policy, save_clock
 from gridroute.services.escalation import TickResult, recipients, tick
 from gridroute.sla.clock import Limit, PhaseClock
 from gridroute.sla.lights import due_times
@@ -196,12 +196,12 @@ def test_a_suspended_clock_does_not_escalate(ctx, engine):
     assert tick(ctx, at("2026-11-25 13:30")).yellow == 1
     # 挂账 at 13:30: 30 minutes of working time remain.
     with ctx.uow() as uow:
-        clock = load_clocks(uow, case.id)["handle"]["clock"].pause(at("2026-11-25 13:30"),
+        clock = uow.clocks.load(case.id)["handle"].clock.pause(at("2026-11-25 13:30"),
                                                                   ctx.calendar)
         save_clock(ctx, uow, case.id, clock, run=1, unit_code=UNIT, exists=True)
-        uow.cases.conn.execute(t.cases.update().where(t.cases.c.id == case.id)
-                               .values(state=State.SUSPENDED.value,
-                                       previous_state=State.ACCEPTED.value))
+        uow.execute(t.cases.update().where(t.cases.c.id == case.id)
+                    .values(state=State.SUSPENDED.value,
+                            previous_state=State.ACCEPTED.value))
         uow.commit()
     assert clock_row(engine, case.id).next_due is None
     result = tick(ctx, at("2026-11-27 18:00"))
@@ -210,7 +210,7 @@ def test_a_suspended_clock_does_not_escalate(ctx, engine):
 
     # Resumed Monday 09:00: the 30 working minutes left end at 09:30, not earlier.
     with ctx.uow() as uow:
-        clock = load_clocks(uow, case.id)["handle"]["clock"].resume(at("2026-11-30 09:00"),
+        clock = uow.clocks.load(case.id)["handle"].clock.resume(at("2026-11-30 09:00"),
                                                                    ctx.calendar)
         save_clock(ctx, uow, case.id, clock, run=1, unit_code=UNIT, exists=True)
         uow.commit()

@@ -89,13 +89,57 @@ def test_import_accepts_good_rows_and_reports_bad_ones(app_ctx, tmp_path):
     assert (legacy.filed_at, legacy.dispatched_at, legacy.resolved_at, legacy.closed_at) == (
         datetime(2026, 11, 20, 9, 20, tzinfo=SH), datetime(2026, 11, 20, 9, 30, tzinfo=SH),
         datetime(2026, 11, 20, 11, 0, tzinfo=SH), datetime(2026, 11, 20, 15, 0, tzinfo=SH))
-    assert [(e.seq, e.action, e.role.value, getattr(e.from_state, "value", None),
-             e.to_state.value) for e in events] == [
-        (1, "report", "system", None, "reported"), (2, "import", "system", "reported", "closed")]
-    assert events[1].at == NOW
-    assert events[1].payload["closed_at"] == "2026-11-20T15:00:00+08:00"
-    assert clocks == {"file": "stopped"}
-    assert legacy.version == 2
+    at = lambda hh, mm: datetime(2026, 11, 20, hh, mm, tzinfo=SH)  # noqa: E731
+    assert [(e.seq, e.action, e.actor, e.role.value, getattr(e.from_state, "value", None),
+             e.to_state.value, e.at) for e in events] == [
+        (1, "report", "import", "system", None, "reported", at(9, 0)),
+        (2, "file", "import", "system", "reported", "filed", at(9, 20)),
+        (3, "dispatch", "import", "system", "filed", "dispatched", at(9, 30)),
+        (4, "accept", "import", "unit", "dispatched", "accepted", at(9, 30)),
+        (5, "resolve", "import", "unit", "accepted", "resolved", at(11, 0)),
+        (6, "check_pass", "import", "inspector", "resolved", "checked", at(15, 0)),
+        (7, "close", "import", "acceptor", "checked", "closed", at(15, 0))]
+    assert events[2].payload["unit_code"] == "310101001-enforcement"
+    assert clocks == {"file": "done", "dispatch": "done", "accept": "done", "handle": "done",
+                      "check": "done"}
+    assert legacy.version == 7
+
+
+def test_imported_closed_case_has_the_history_of_one_closed_live(app_ctx, tmp_path):
+    """The same report closed through the workflow by hand, at the same times, leaves the same
+    events (action, states, time) and the same clocks as the imported one."""
+    from gridroute.services.intake import ReportInput, submit_report
+    from gridroute.services.workflow import perform
+
+    import_cases(app_ctx, write_csv(tmp_path / "old.csv", ROWS[-1:]), now=NOW)
+    at = lambda hh, mm: datetime(2026, 11, 20, hh, mm, tzinfo=SH)  # noqa: E731
+    live = submit_report(app_ctx, ReportInput(
+        channel="import", category_code="E0501", lon=121.48, lat=31.23,
+        description="占道经营", reported_at=at(9, 0)), now=NOW).case
+    unit = "310101001-enforcement"
+    for action, role, when, payload in [
+            ("file", "shift_lead", at(9, 20), {}),
+            ("dispatch", "dispatcher", at(9, 30), {"unit_code": unit}),
+            ("accept", "unit", at(9, 30), {}),
+            ("resolve", "unit", at(11, 0), {"reply": "done"}),
+            ("check_pass", "inspector", at(15, 0), {}),
+            ("close", "shift_lead", at(15, 0), {})]:
+        perform(app_ctx, live.id, action, actor="someone", role=role, payload=payload, at=when)
+
+    def history(external_id):
+        with app_ctx.uow(read_only=True) as uow:
+            case = next(c for c in uow.cases.list() if c.external_id == external_id)
+            return ([(e.seq, e.action, getattr(e.from_state, "value", None), e.to_state.value,
+                      e.at) for e in uow.cases.events(case.id)],
+                    {phase: (stored.clock.state, stored.clock.deadline, stored.run)
+                     for phase, stored in uow.clocks.load(case.id).items()},
+                    (case.state, case.filed_at, case.dispatched_at, case.accepted_at,
+                     case.resolved_at, case.checked_at, case.closed_at))
+
+    imported = history("OLD-7")
+    assert imported == history(None)
+    assert [e[1] for e in imported[0]] == ["report", "file", "dispatch", "accept", "resolve",
+                                           "check_pass", "close"]
 
 
 def test_rerunning_the_import_creates_nothing(app_ctx, tmp_path):
@@ -106,7 +150,7 @@ def test_rerunning_the_import_creates_nothing(app_ctx, tmp_path):
     assert again.accepted == 0
     assert again.duplicates_skipped == 3
     assert [line for line, _, _ in again.rejected] == [4, 5, 6, 7]
-    assert counts(app_ctx) == before == (3, 4, 3)
+    assert counts(app_ctx) == before == (3, 9, 3)
 
 
 def test_rows_a_concurrent_import_stored_first_are_skipped_not_failed(app_ctx, tmp_path,
@@ -122,7 +166,7 @@ def test_rows_a_concurrent_import_stored_first_are_skipped_not_failed(app_ctx, t
     again = import_cases(app_ctx, source, now=NOW)
     assert (again.accepted, again.duplicates_skipped) == (0, 3)
     assert [line for line, _, _ in again.rejected] == [4, 5, 6, 7]
-    assert counts(app_ctx) == before == (3, 4, 3)
+    assert counts(app_ctx) == before == (3, 9, 3)
 
 
 def test_small_batches_give_the_same_result(app_ctx, tmp_path):

@@ -589,7 +589,7 @@ def test_holder_reloads_and_refuses_bad_files(tmp_path, caplog):
 
     write_rules(tmp_path, ORDER_RULES.replace('"greening"', '"nobody"'))
     bump_mtime(path, 2)
-    with caplog.at_level("ERROR", logger="gridroute.rules.loader"):
+    with caplog.at_level("ERROR", logger="gridroute.rules.holder"):
         assert holder.current() is second
     assert holder.last_error == f"{path}:5: rules[1] 'first': then.assign: unknown unit 'nobody'"
     assert "refused" in caplog.text

@@ -24,6 +24,7 @@ __all__ = [
     "MissingField", "InvalidField", "StaleVersion", "LimitReached",
     "Transition", "WorkflowLimits", "TRANSITIONS", "PHASES", "CLOCK_OPS",
     "apply", "allowed_actions", "describe", "describe_markdown", "intake_event",
+    "needs_verification", "check_merge",
 ]
 
 # --------------------------------------------------------------------------- errors
@@ -242,6 +243,11 @@ TRANSITIONS: dict[str, Transition] = dict([
 _VERIFIED_CHANNELS = frozenset({Channel.PUBLIC, Channel.HOTLINE})
 
 
+def needs_verification(case: Case) -> bool:
+    """Whether the case must be verified (核实) before it can be filed."""
+    return case.channel in _VERIFIED_CHANNELS and case.state is State.REPORTED
+
+
 # --------------------------------------------------------------------------- guards
 # A guard checks case-level preconditions beyond the from-state (no payload involved), so the
 # same check serves both ``apply`` and ``allowed_actions``.
@@ -354,9 +360,26 @@ def _fx_reject(case, payload, at, limits):
 
 def _fx_merge(case, payload, at, limits):
     parent_id = _int_field(payload, "parent_id")
+    check_merge(case, parent_id)
+    return {"parent_id": parent_id}, {}
+
+
+_NO_PARENT_STATES = frozenset({State.CLOSED, State.REJECTED, State.MERGED})
+
+
+def check_merge(case: Case, parent_id: int, parent: Case | None = None) -> None:
+    """The merge rules (合并): never into itself; the parent, when known, is an open case of
+    the same 小类 that is not itself merged."""
     if case.id is not None and parent_id == case.id:
         raise InvalidField("parent_id", "a case cannot be merged into itself")
-    return {"parent_id": parent_id}, {}
+    if parent is None:
+        return
+    label = parent.public_id or parent.id
+    if parent.category_code != case.category_code:
+        raise InvalidField("parent_id", f"parent {label} has category {parent.category_code}, "
+                                        f"not {case.category_code}")
+    if parent.state in _NO_PARENT_STATES:
+        raise InvalidField("parent_id", f"parent {label} is {parent.state.value}")
 
 
 def _fx_dispatch(case, payload, at, limits):
@@ -516,8 +539,11 @@ def _missing(value: Any) -> bool:
 def apply(case: Case, action: str, *, actor: str, role: Role | str, at: datetime,
           reason: str | None = None, payload: Mapping[str, Any] | None = None,
           expected_version: int | None = None,
-          limits: WorkflowLimits | None = None) -> CaseEvent:
+          limits: WorkflowLimits | None = None, parent: Case | None = None) -> CaseEvent:
     """Validate ``action`` on ``case`` and, if allowed, apply it and return the event.
+
+    ``parent`` is the case a ``merge`` joins (its id is ``payload["parent_id"]``); given, the
+    merge rules check it too (see :func:`check_merge`).
 
     Checks in order: known action, expected version (乐观锁), role, source state, case-level
     guard (channel, limits, pending requests), reason, required payload fields, payload values.
@@ -550,6 +576,8 @@ def apply(case: Case, action: str, *, actor: str, role: Role | str, at: datetime
         if _missing(data.get(name)):
             raise MissingField(name, action)
     changes, extra = _EFFECTS[action](case, data, at, limits)
+    if action == "merge" and parent is not None:
+        check_merge(case, changes["parent_id"], parent)
 
     from_state = case.state
     if transition.to_state is not None:

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import click
 
-from gridroute.config import ConfigError, load_config
+from gridroute.cli._errors import ErrorReportingGroup
+from gridroute.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 
 
 class CliState:
     """Carries `--config` to subcommands and loads the configuration once, on first use."""
 
-    def __init__(self, config_path: str | None):
+    def __init__(self, config_path: str | None, debug: bool = False):
         self.config_path = config_path
+        self.debug = debug
         self._config = None
         self.app_context = None
 
@@ -24,13 +26,16 @@ class CliState:
         return self._config
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", envvar="GRIDROUTE_CONFIG", type=click.Path(),
-              help="Configuration file (default: ./config.toml).")
+              help=f"Configuration file (default: $GRIDROUTE_CONFIG if set, else "
+                   f"{DEFAULT_CONFIG_PATH}; without that file the built-in defaults apply).")
+@click.option("--debug", is_flag=True,
+              help="Show the full Python trace of an error instead of the one-line message.")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None) -> None:
+def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     """gridroute: grid-based urban management event router (城市网格化管理)."""
-    ctx.obj = CliState(config_path)
+    ctx.obj = CliState(config_path, debug)
 
 
 def _register() -> None:

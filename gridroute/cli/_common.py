@@ -15,16 +15,22 @@ def cli_config(ctx: click.Context | None = None):
     return load_config()
 
 
-def cli_context(ctx: click.Context | None = None):
-    """The AppContext for this command (built once per invocation)."""
+def cli_context(ctx: click.Context | None = None, *, require_schema: bool = True):
+    """The AppContext for this command (built once per invocation). First the schema is checked
+    (not initialised, behind or ahead of this code → a one-line refusal, no file created),
+    unless the command creates or migrates it (`init`)."""
     from gridroute.services.context import build_context
+    from gridroute.services.database import require_current_schema
 
     ctx = ctx or click.get_current_context()
     root = ctx.find_root()
     state = root.obj
     existing = getattr(state, "app_context", None)
     if existing is None:
-        existing = build_context(cli_config(ctx))
+        config = cli_config(ctx)
+        if require_schema:
+            require_current_schema(config.database.url)
+        existing = build_context(config)
         if state is not None:
             state.app_context = existing
         ctx.call_on_close(existing.close)

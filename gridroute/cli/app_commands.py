@@ -1,4 +1,5 @@
-"""Database, set-up and server commands: `db upgrade`, `init`, `serve`, `scheduler`, `escalate`."""
+"""Database, set-up and server commands: `db upgrade|downgrade|status`, `init`, `serve`,
+`scheduler`, `escalate`."""
 from __future__ import annotations
 
 import click
@@ -11,16 +12,65 @@ def db() -> None:
     """Database schema (Alembic migrations)."""
 
 
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True,
+              help="Target revision (head, or one of `gridroute db status`'s list).")
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
-    """Apply migrations up to REVISION."""
-    from gridroute.store.schema import upgrade_database
+    """Apply migrations up to REVISION (a target below the current one is refused: see
+    `db downgrade`)."""
+    from gridroute.services.database import upgrade
 
-    cfg = ctx.obj.config
-    upgrade_database(cfg.database.url, revision)
-    click.echo(f"database at {revision}: {cfg.database.url}")
+    url = ctx.obj.config.database.url
+    before, target = upgrade(url, revision)
+    if before.current == target:
+        click.echo(f"database already at {target}: {_shown_url(url)}")
+    else:
+        click.echo(f"database upgraded from {before.current or 'nothing'} to {target}: "
+                   f"{_shown_url(url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def db_downgrade(ctx: click.Context, revision: str, yes: bool) -> None:
+    """Revert migrations down to REVISION (`base` removes every table). Tables and columns
+    added after REVISION are dropped with their data, so it asks first unless --yes."""
+    from gridroute.services.database import downgrade, plan_downgrade
+
+    url = ctx.obj.config.database.url
+    state, target = plan_downgrade(url, revision)
+    if not yes:
+        click.confirm(f"downgrade {_shown_url(url)} from {state.current} to {target}? "
+                      "Data in tables added since is lost", abort=True, err=True)
+    before, target = downgrade(url, revision)
+    click.echo(f"database downgraded from {before.current} to {target}: {_shown_url(url)}")
+
+
+@db.command("status")
+@click.pass_context
+def db_status(ctx: click.Context) -> None:
+    """Show the schema revision of the database and the one this version needs (exit 1 unless
+    they are the same)."""
+    from gridroute.services.database import schema_problem, schema_state
+    from gridroute.store.schema import known_revisions
+
+    url = ctx.obj.config.database.url
+    state = schema_state(url)
+    click.echo(f"database: {_shown_url(url)}")
+    click.echo(f"schema revision: {state.current or 'none'}; this version needs {state.head} "
+               f"(known: {', '.join(known_revisions())})")
+    problem = schema_problem(state)
+    if problem is not None:
+        raise problem
+    click.echo("schema is current")
 
 
 @click.command()
@@ -29,7 +79,7 @@ def init(ctx: click.Context) -> None:
     """Create/upgrade the database and load the grid, reference data and rules (safe to rerun)."""
     from gridroute.services.setup import initialise
 
-    app_ctx = cli_context(ctx)
+    app_ctx = cli_context(ctx, require_schema=False)
     summary = initialise(app_ctx)
     for line in summary:
         click.echo(line)

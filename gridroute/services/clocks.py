@@ -5,17 +5,13 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from gridroute.cases.model import Case
 from gridroute.sla.clock import PHASES, Limit, PhaseClock
 from gridroute.sla.lights import EscalationPolicy, next_due
-from gridroute.store import tables as t
-from gridroute.store.prepared import PreparedInsert
+from gridroute.store.clocks import StoredClock
 from gridroute.store.repository import UnitOfWork
 
 ALL_PHASES = "*"
-_INSERT_CLOCK = PreparedInsert(t.case_clocks)  # run at driver level: intake's hot path
 
 
 def escalation_policy(ctx) -> EscalationPolicy:
@@ -55,33 +51,12 @@ def phase_limit(ctx, case: Case, phase: str) -> Limit:
                         "accept": sla.accept_limit, "check": sla.check_limit}[phase])
 
 
-def load_clocks(uow: UnitOfWork, case_id: int) -> dict[str, dict]:
-    rows = uow.execute(sa.select(t.case_clocks).where(t.case_clocks.c.case_id == case_id)).all()
-    return {r.phase: {"clock": PhaseClock.from_dict(r.clock), "run": r.run,
-                      "unit_code": r.unit_code} for r in rows}
-
-
-def recorded_marks(uow: UnitOfWork, case_id: int, phase: str, run: int) -> set[tuple[str, int]]:
-    e = t.escalations.c
-    return {(r.kind, r.level) for r in uow.execute(
-        sa.select(e.kind, e.level).where(e.case_id == case_id, e.phase == phase, e.run == run))}
-
-
 def save_clock(ctx, uow: UnitOfWork, case_id: int, clock: PhaseClock, *, run: int,
                unit_code: str | None, exists: bool) -> None:
-    marks = recorded_marks(uow, case_id, clock.phase, run) if exists else set()
+    """Store the clock with its next due light or level (after those already recorded)."""
+    marks = uow.escalations.marks(case_id, clock.phase, run) if exists else set()
     due = next_due(clock, ctx.calendar, escalation_policy(ctx), after=marks)
-    values = {"run": run, "unit_code": unit_code, "state": clock.state,
-              "started_at": clock.started_at, "deadline": clock.deadline, "next_due": due,
-              "clock": clock.to_dict()}
-    # values go as parameters, not .values(...): the statement compiles once and is cached
-    if exists:
-        c = t.case_clocks.c
-        uow.execute(t.case_clocks.update().where(c.case_id == sa.bindparam("key_case_id"),
-                                                 c.phase == sa.bindparam("key_phase")),
-                    {"key_case_id": case_id, "key_phase": clock.phase, **values})
-    else:
-        _INSERT_CLOCK.one(uow.conn, {"case_id": case_id, "phase": clock.phase, **values})
+    uow.clocks.save(case_id, clock, run=run, unit_code=unit_code, next_due=due, exists=exists)
 
 
 def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime, *,
@@ -90,16 +65,14 @@ def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime
     are worked out in memory first; each changed phase is then written once. `new_case` says
     the case has no stored clocks yet (intake), which saves the read."""
     cal = ctx.calendar
-    clocks = {} if new_case else load_clocks(uow, case.id)
+    clocks = {} if new_case else dict(uow.clocks.load(case.id))
     stored = set(clocks)
     changed: list[str] = []
     for phase, op in effects:
         phases = [p for p in PHASES if p in clocks] if phase == ALL_PHASES else [phase]
         for ph in phases:
             entry = clocks.get(ph)
-            clock = entry["clock"] if entry else None
-            run = entry["run"] if entry else 0
-            unit = entry["unit_code"] if entry else None
+            clock, run, unit = entry if entry else (None, 0, None)
             new = None
             if op == "start" or (op == "start_or_resume" and not _resumable(clock, unit, case)):
                 new, run = PhaseClock.start(ph, phase_limit(ctx, case, ph), now, cal), run + 1
@@ -123,13 +96,12 @@ def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime
                 new = clock.extend(cal)
             else:
                 raise ValueError(f"unknown clock operation {op!r}")
-            clocks[ph] = {"clock": new, "run": run, "unit_code": unit}
+            clocks[ph] = StoredClock(new, run, unit)
             if ph not in changed:
                 changed.append(ph)
     for ph in changed:
-        entry = clocks[ph]
-        save_clock(ctx, uow, case.id, entry["clock"], run=entry["run"],
-                   unit_code=entry["unit_code"], exists=ph in stored)
+        clock, run, unit = clocks[ph]
+        save_clock(ctx, uow, case.id, clock, run=run, unit_code=unit, exists=ph in stored)
 
 
 def _resumable(clock: PhaseClock | None, unit: str | None, case: Case) -> bool:

@@ -8,24 +8,75 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any, Callable, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Engine
-
 from gridroute.config import Config
-from gridroute.store.db import make_engine
+from gridroute.store.db import Engine, make_engine
 from gridroute.store.repository import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ProcessCache:
+    """Values a process builds from stored data (the active grid, the reference data and what
+    is derived from them), dropped together when that data changes. Thread-safe."""
+
+    def __init__(self, lock: threading.RLock):
+        self._values: dict[str, Any] = {}
+        self._lock = lock
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values.get(key, default)
+
+    def update(self, **values: Any) -> None:
+        with self._lock:
+            self._values.update(values)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.update(**{key: value})
+
+    def get_or_build(self, key: str, build: Callable[[], T]) -> T:
+        """The cached value, built once (under the lock) when absent."""
+        found = self._values.get(key)
+        if found is None:
+            with self._lock:
+                found = self._values.get(key)
+                if found is None:
+                    found = self._values[key] = build()
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
 @dataclass
 class AppContext:
     config: Config
     engine: Engine
-    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _grid_cache: dict = field(default_factory=dict, repr=False)
-    _reference_cache: dict = field(default_factory=dict, repr=False)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    grid_cache: ProcessCache = field(init=False, repr=False)
+    reference_cache: ProcessCache = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.grid_cache = ProcessCache(self.lock)
+        self.reference_cache = ProcessCache(self.lock)
+
+    # Transitional names for services not yet moved to the public caches above.
+    @property
+    def _lock(self) -> threading.RLock:
+        return self.lock
+
+    @property
+    def _grid_cache(self) -> ProcessCache:
+        return self.grid_cache
+
+    @property
+    def _reference_cache(self) -> ProcessCache:
+        return self.reference_cache
 
     @property
     def tz(self) -> ZoneInfo:
@@ -57,14 +108,14 @@ class AppContext:
         return rules_holder(self)
 
     def invalidate_caches(self) -> None:
-        with self._lock:
-            self._grid_cache.clear()
+        with self.lock:
+            self.grid_cache.clear()
             self.invalidate_reference()
 
     def invalidate_reference(self) -> None:
         """Forget the reference data and everything built from it."""
-        with self._lock:
-            self._reference_cache.clear()
+        with self.lock:
+            self.reference_cache.clear()
             # the rules holder checks unit/category codes against the reference data
             self.__dict__.pop("rules", None)
 

@@ -32,3 +32,61 @@ class Conflict(ServiceError):
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "conflict"):
         super().__init__(message, field=field, code=code)
+
+
+class Unavailable(ServiceError):
+    """The request may be right but cannot be served now (HTTP 503); `retry_after` is the
+    suggested wait in seconds, when trying again soon can help."""
+
+    status = 503
+    retry_after: int | None = None
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "unavailable",
+                 retry_after: int | None = None):
+        super().__init__(message, field=field, code=code)
+        if retry_after is not None:
+            self.retry_after = retry_after
+
+
+class DatabaseBusy(Unavailable):
+    """A lock wait ran out (SQLite busy timeout, PostgreSQL lock_timeout, deadlock): nothing was
+    written; the same request is expected to succeed when retried (CLI exit 75, HTTP 503 with
+    Retry-After)."""
+
+    retry_after = 1
+    exit_code = 75  # EX_TEMPFAIL (sysexits.h)
+
+    def __init__(self, message: str = "database busy, try again"):
+        super().__init__(message, code="database_busy")
+
+
+class SchemaNotCurrent(Unavailable):
+    """The database's schema is not the one this code needs: not initialised, behind (needs
+    `gridroute db upgrade`) or ahead (written by a newer gridroute). Nothing is done on it."""
+
+    def __init__(self, message: str, *, code: str, current: str | None, head: str):
+        super().__init__(message, code=code)
+        self.current = current
+        self.head = head
+
+
+def from_database_error(exc: BaseException, url: str | None = None) -> ServiceError | None:
+    """The ServiceError an entrypoint shows for a database driver error, or None when it is
+    not one the user can act on (a bug: let it surface as an internal error). `url` (shown
+    without its password) says which database could not be reached."""
+    from gridroute.store.db import is_busy, is_unreachable
+
+    if is_busy(exc):
+        return DatabaseBusy()
+    if is_unreachable(exc):
+        original = getattr(exc, "orig", None) or exc
+        reason = str(original).strip().splitlines()[0] if str(original).strip() else \
+            type(original).__name__
+        where = ""
+        if url:
+            from sqlalchemy.engine import make_url
+
+            where = f" ({make_url(url).render_as_string(hide_password=True)})"
+        return Unavailable(f"database unreachable{where}: {reason}",
+                           code="database_unreachable", retry_after=5)
+    return None

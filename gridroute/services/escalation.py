@@ -26,18 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-
 from gridroute.cases import workflow
 from gridroute.cases.model import Case
 from gridroute.reference.models import Unit
 from gridroute.services.clocks import escalation_policy
 from gridroute.sla.clock import PhaseClock
 from gridroute.sla.lights import EscalationPolicy, due_times, next_due
-from gridroute.store import tables as t
-from gridroute.store.repository import row_to_case
+from gridroute.store.clocks import DueClock, skips_locked_rows
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +167,7 @@ def tick(ctx, now: datetime, *, batch_size: int = DEFAULT_BATCH_SIZE) -> TickRes
     failed: set[tuple[int, str]] = set()
     # PostgreSQL skips rows another transaction holds; a second pass from the start picks up
     # those released meanwhile (handled rows are no longer due, failed ones are passed over).
-    passes = 2 if ctx.engine.dialect.name == "postgresql" else 1
+    passes = 2 if skips_locked_rows(ctx.engine) else 1
     for _ in range(passes):
         _run_pass(ctx, now, batch_size, policy, units, sinks, result, touched_cases, failed)
     result.cases = len(touched_cases)
@@ -188,7 +183,7 @@ def _run_pass(ctx, now: datetime, batch_size: int, policy: EscalationPolicy,
     cursor: tuple[datetime, int, str] | None = None
     while True:
         with ctx.uow() as uow:
-            rows = _claim(uow, now, cursor, batch_size)
+            rows = uow.clocks.claim_due(now, cursor, batch_size)
             if not rows:
                 return
             result.batches += 1
@@ -196,24 +191,19 @@ def _run_pass(ctx, now: datetime, batch_size: int, policy: EscalationPolicy,
             claimed = len(rows)
             rows = [r for r in rows if (r.case_id, r.phase) not in failed]
             case_ids = sorted({r.case_id for r in rows})
-            cases = {r.id: row_to_case(r) for r in uow.execute(
-                sa.select(t.cases).where(t.cases.c.id.in_(case_ids))).all()} if rows else {}
-            marks = _recorded_marks(uow, case_ids) if rows else {}
+            cases = uow.cases.get_many(case_ids)
+            marks = uow.escalations.marks_of_cases(case_ids)
             for row in rows:
                 result.clocks += 1
                 case = cases.get(row.case_id)
-                savepoint = uow.conn.begin_nested()
                 try:
-                    changed = _process_clock(ctx, uow, row, case, marks, policy, units, sinks,
-                                             now, result)
-                    savepoint.commit()
+                    with uow.savepoint():
+                        changed = _process_clock(ctx, uow, row, case, marks, policy, units,
+                                                 sinks, now, result)
                 except Exception as exc:  # noqa: BLE001 - one bad clock never stops the tick
-                    savepoint.rollback()
                     if case is not None:
                         # The savepoint undid this clock's changes to the case as well.
-                        fresh = uow.execute(sa.select(t.cases).where(
-                            t.cases.c.id == case.id)).first()
-                        cases[case.id] = row_to_case(fresh)
+                        cases[case.id] = uow.cases.get(case.id)
                     failed.add((row.case_id, row.phase))
                     result.errors += 1
                     message = f"case {row.case_id} phase {row.phase}: {exc}"
@@ -227,68 +217,14 @@ def _run_pass(ctx, now: datetime, batch_size: int, policy: EscalationPolicy,
             return
 
 
-def _claim(uow, now: datetime, cursor: tuple[datetime, int, str] | None, batch_size: int):
-    """Due clock rows after `cursor` (keyset on next_due, case_id, phase), locked on PostgreSQL."""
-    c = t.case_clocks.c
-    query = (sa.select(c.case_id, c.phase, c.run, c.unit_code, c.state, c.next_due, c.clock)
-             .select_from(t.case_clocks.join(t.cases, t.cases.c.id == c.case_id))
-             .where(c.next_due <= now))
-    if cursor is not None:
-        due, case_id, phase = cursor
-        query = query.where(sa.or_(
-            c.next_due > due,
-            sa.and_(c.next_due == due, c.case_id > case_id),
-            sa.and_(c.next_due == due, c.case_id == case_id, c.phase > phase)))
-    query = query.order_by(c.next_due, c.case_id, c.phase).limit(batch_size)
-    if uow.conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=[t.case_clocks, t.cases])
-    return uow.execute(query).all()
-
-
-def _recorded_marks(uow, case_ids: list[int]) -> dict[tuple[int, str, int], set[tuple[str, int]]]:
-    e = t.escalations.c
-    out: dict[tuple[int, str, int], set[tuple[str, int]]] = {}
-    for r in uow.execute(sa.select(e.case_id, e.phase, e.run, e.kind, e.level)
-                         .where(e.case_id.in_(case_ids))):
-        out.setdefault((r.case_id, r.phase, r.run), set()).add((r.kind, r.level))
-    return out
-
-
-_INSERT_ONCE = {
-    "postgresql": pg_dialect.insert(t.escalations).on_conflict_do_nothing()
-    .returning(t.escalations.c.id),
-    "sqlite": sqlite_dialect.insert(t.escalations).on_conflict_do_nothing()
-    .returning(t.escalations.c.id),
-}
-_SET_NEXT_DUE = (t.case_clocks.update()
-                 .where(t.case_clocks.c.case_id == sa.bindparam("b_case_id"),
-                        t.case_clocks.c.phase == sa.bindparam("b_phase"))
-                 .values(next_due=sa.bindparam("b_next_due", type_=t.TS)))
-
-
-def _insert_once(uow, values: dict[str, Any]) -> bool:
-    """Insert an escalation row unless the same (case, phase, run, kind, level) exists.
-
-    RETURNING yields the new id, or no row when the conflict skipped the insert (rowcount is
-    not reliable for this statement on every driver)."""
-    statement = _INSERT_ONCE.get(uow.conn.dialect.name)
-    if statement is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database dialect {uow.conn.dialect.name}")
-    return uow.execute(statement, values).first() is not None
-
-
-def _set_next_due(uow, case_id: int, phase: str, due: datetime | None) -> None:
-    uow.execute(_SET_NEXT_DUE, {"b_case_id": case_id, "b_phase": phase, "b_next_due": due})
-
-
-def _process_clock(ctx, uow, row, case: Case | None, marks, policy: EscalationPolicy,
+def _process_clock(ctx, uow, row: DueClock, case: Case | None, marks, policy: EscalationPolicy,
                    units: dict[str, Unit], sinks: set[str], now: datetime,
                    result: TickResult) -> bool:
     """Handle one claimed clock; True when something new was recorded."""
-    clock = PhaseClock.from_dict(row.clock)
+    clock = row.clock
     cal = ctx.calendar
     if case is None or case.is_terminal or clock.state != "running":
-        _set_next_due(uow, row.case_id, row.phase, None)
+        uow.clocks.set_next_due(row.case_id, row.phase, None)
         result.skipped += 1
         return False
     known = marks.setdefault((row.case_id, row.phase, row.run), set())
@@ -298,14 +234,14 @@ def _process_clock(ctx, uow, row, case: Case | None, marks, policy: EscalationPo
     highest = passed[-1] if passed else None
     for item in passed:
         late = (now - item.due_at).total_seconds()
-        inserted = _insert_once(uow, {
-            "case_id": row.case_id, "phase": row.phase, "run": row.run, "kind": item.kind,
-            "level": item.level, "due_at": item.due_at, "recorded_at": now,
-            "late_seconds": late, "notified": item is highest})
+        inserted = uow.escalations.record_once(
+            case_id=row.case_id, phase=row.phase, run=row.run, kind=item.kind,
+            level=item.level, due_at=item.due_at, recorded_at=now, late_seconds=late,
+            notified=item is highest)
         known.add((item.kind, item.level))
         if inserted:
             new_items.append(item)
-    _set_next_due(uow, row.case_id, row.phase, next_due(clock, cal, policy, after=known))
+    uow.clocks.set_next_due(row.case_id, row.phase, next_due(clock, cal, policy, after=known))
     if not new_items:
         return False
     for item in new_items:

@@ -1,8 +1,6 @@
 """Health check: is the database reachable, is a grid loaded, does the calendar cover today."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from gridroute import __version__
 from gridroute.services.context import AppContext
 from gridroute.services.grids import grid_overview
@@ -12,7 +10,7 @@ def health_report(ctx: AppContext) -> dict:
     report: dict = {"status": "ok", "version": __version__, "warnings": []}
     try:
         with ctx.uow(read_only=True) as uow:
-            uow.execute(sa.text("SELECT 1"))
+            uow.ping()
         report["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
         report.update(status="error", database=f"error: {exc.__class__.__name__}: {exc}")

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from gridroute.cases import workflow
-from gridroute.cases.model import CaseEvent, State
-from gridroute.services.clocks import apply_clock_effects
+from gridroute.cases.model import Case, Role, State
 from gridroute.services.context import AppContext
 from gridroute.services.errors import ServiceError
-from gridroute.services.intake import ReportInput, _persist, prepare
+from gridroute.services.intake import ReportInput, submit_report, validate_report
+from gridroute.services.workflow import perform_in
 from gridroute.store.repository import IdempotencyKeyTaken
 
 REQUIRED = ("external_id", "reported_at", "channel", "category", "lon", "lat", "crs",
@@ -95,39 +95,51 @@ def _legacy(ctx: AppContext, row: dict) -> dict | None:
     return legacy
 
 
-def _apply_legacy(ctx: AppContext, uow, case, legacy: dict, now: datetime) -> None:
-    """Record a migrated case's state as imported history (one `import` event), and set the
-    clock of the phase it is in."""
-    read_version = case.version
-    from_state = case.state
-    case.state = State(legacy["state"])
-    for name in ("filed_at", "dispatched_at", "resolved_at", "closed_at"):
-        if legacy[name] is not None:
-            setattr(case, name, legacy[name])
-    if legacy["unit"]:
-        case.unit_code = legacy["unit"]
-    case.version += 1
-    uow.cases.save(case, read_version=read_version)
-    uow.cases.add_event(CaseEvent(
-        case_id=case.id, seq=case.version, action="import", actor="import", role="system",
-        from_state=from_state, to_state=case.state, reason="migrated from a legacy system",
-        at=now, payload={k: (v.isoformat() if isinstance(v, datetime) else v)
-                         for k, v in legacy.items()}))
-    effects = [("*", "stop")]
-    if case.state is State.FILED:
-        effects.append(("dispatch", "start"))
-        start = legacy["filed_at"]
-    elif case.state is State.DISPATCHED:
-        effects.append(("handle", "start"))
-        start = legacy["dispatched_at"]
-    elif case.state is State.RESOLVED:
-        effects.append(("check", "start"))
-        start = legacy["resolved_at"]
-    else:
-        start = now
-    apply_clock_effects(ctx, uow, case, effects[:1], now)
-    if len(effects) > 1:
-        apply_clock_effects(ctx, uow, case, effects[1:], start)
+LEGACY_ACTOR = "import"
+LEGACY_NOTE = "migrated from a legacy system"
+
+
+def _legacy_steps(case: Case, legacy: dict) -> list[tuple[str, datetime, dict]]:
+    """The workflow actions that take a new case to its legacy state, each at its legacy
+    time: the same transitions (and so the same history and clocks) as a case handled live.
+    Sign-for and check, which the legacy export does not date, happen with dispatch and
+    closing."""
+    state = legacy["state"]
+    filed_at = legacy["filed_at"] or case.reported_at
+    steps: list[tuple[str, datetime, dict]] = []
+    if workflow.needs_verification(case):
+        steps.append(("verify", filed_at, {}))
+    if state == "rejected":
+        return steps + [("reject", filed_at, {})]
+    if state == "reported":
+        return []
+    if case.state is not State.FILED:  # the rules may have filed it on intake already
+        steps.append(("file", filed_at, {}))
+    if state == "filed":
+        return steps
+    steps.append(("dispatch", legacy["dispatched_at"], {"unit_code": legacy["unit"]}))
+    if state == "dispatched":
+        return steps
+    steps += [("accept", legacy["dispatched_at"], {}),
+              ("resolve", legacy["resolved_at"], {"reply": LEGACY_NOTE})]
+    if state == "resolved":
+        return steps
+    return steps + [("check_pass", legacy["closed_at"], {}), ("close", legacy["closed_at"], {})]
+
+
+def _legacy_role(action: str) -> Role:
+    """The system where the table lets it act, else the post that does the step live."""
+    roles = workflow.TRANSITIONS[action].roles
+    return Role.SYSTEM if Role.SYSTEM in roles else roles[0]
+
+
+def _apply_legacy(ctx: AppContext, uow, case: Case, legacy: dict) -> None:
+    """Replay a migrated case's legacy state through the workflow, step by step."""
+    for action, at, payload in _legacy_steps(case, legacy):
+        transition = workflow.TRANSITIONS[action]
+        perform_in(ctx, uow, case.id, action, actor=LEGACY_ACTOR, role=_legacy_role(action),
+                   reason=LEGACY_NOTE if transition.reason_required else None,
+                   payload=payload, at=at, notify=False)
 
 
 def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path | None = None,
@@ -153,24 +165,22 @@ def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path 
         if not batch:
             return
         with ctx.uow() as uow:
-            for line, row, prepared, legacy in batch:
-                savepoint = uow.conn.begin_nested()
+            for line, row, report, legacy in batch:
                 try:
-                    intake = _persist(ctx, uow, prepared, now)
-                    if not intake.created:
-                        result.duplicates_skipped += 1
-                    elif legacy:
-                        _apply_legacy(ctx, uow, intake.case, legacy, now)
-                    savepoint.commit()
-                    if intake.created:
-                        result.accepted += 1
+                    with uow.savepoint():
+                        intake = submit_report(ctx, report, uow=uow, now=now)
+                        if intake.created and legacy:
+                            _apply_legacy(ctx, uow, intake.case, legacy)
                 except ServiceError as exc:
-                    savepoint.rollback()
                     result.rejected.append((line, str(exc), row))
                 except IdempotencyKeyTaken:
                     # a concurrent import stored this row first: it is imported, once
-                    savepoint.rollback()
                     result.duplicates_skipped += 1
+                else:
+                    if intake.created:
+                        result.accepted += 1
+                    else:
+                        result.duplicates_skipped += 1
             uow.commit()
         batch.clear()
 
@@ -178,11 +188,11 @@ def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path 
         try:
             report = _report_from_row(ctx, row)
             legacy = _legacy(ctx, row)
-            prepared = prepare(ctx, report)
+            validate_report(ctx, report)  # the cheap checks before a transaction is opened
         except ServiceError as exc:
             result.rejected.append((line, str(exc), row))
             continue
-        batch.append((line, row, prepared, legacy))
+        batch.append((line, row, report, legacy))
         if len(batch) >= batch_size:
             flush()
     flush()

@@ -150,19 +150,18 @@ def _outside_message(ctx, grid, lon: float, lat: float, crs: str) -> str:
 def duplicate_policy(ctx: AppContext) -> DuplicatePolicy:
     """Radius and window per category (cached with the reference data it is built from)."""
     reference = reference_data(ctx)  # drops the cached policy when the data changed
-    cached = ctx._reference_cache.get("duplicate_policy")
-    if cached is not None:
-        return cached
-    per_category = {
-        c.code: (c.duplicate_radius_m or ctx.config.duplicates.radius_m,
-                 timedelta(hours=c.duplicate_window_h or ctx.config.duplicates.window_h))
-        for c in reference.categories.values()
-        if c.duplicate_radius_m or c.duplicate_window_h}
-    policy = DuplicatePolicy(radius_m=ctx.config.duplicates.radius_m,
-                             window=timedelta(hours=ctx.config.duplicates.window_h),
-                             per_category=per_category)
-    ctx._reference_cache["duplicate_policy"] = policy
-    return policy
+
+    def build() -> DuplicatePolicy:
+        per_category = {
+            c.code: (c.duplicate_radius_m or ctx.config.duplicates.radius_m,
+                     timedelta(hours=c.duplicate_window_h or ctx.config.duplicates.window_h))
+            for c in reference.categories.values()
+            if c.duplicate_radius_m or c.duplicate_window_h}
+        return DuplicatePolicy(radius_m=ctx.config.duplicates.radius_m,
+                               window=timedelta(hours=ctx.config.duplicates.window_h),
+                               per_category=per_category)
+
+    return ctx.reference_cache.get_or_build("duplicate_policy", build)
 
 
 def route(ctx: AppContext, case: Case, at: datetime, grid=None):

@@ -30,12 +30,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Callable, Mapping
-
-import sqlalchemy as sa
+from typing import Callable, Mapping
 
 from gridroute.config import NotifySettings
-from gridroute.store import tables as t
+from gridroute.store.outbox import OutboxMessage  # noqa: F401 - senders receive it
 
 log = logging.getLogger(__name__)
 delivery_log = logging.getLogger("gridroute.notify")
@@ -51,22 +49,6 @@ MAX_ERROR_LENGTH = 1000
 
 class DeliveryError(RuntimeError):
     """A message could not be delivered; the text is stored as the row's last_error."""
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    id: int
-    topic: str
-    case_id: int | None
-    recipient: str
-    channel: str
-    payload: dict[str, Any]
-    attempts: int
-    created_at: datetime
-
-    @property
-    def address(self) -> str:
-        return str(self.payload.get("to") or self.recipient)
 
 
 Sender = Callable[[OutboxMessage], None]
@@ -220,29 +202,16 @@ def deliver(ctx, now: datetime, *, limit: int = 100,
 
 
 def _claim(ctx, now: datetime, limit: int, lease_seconds: int) -> list[OutboxMessage]:
-    o = t.outbox.c
     with ctx.uow() as uow:
-        query = (sa.select(t.outbox).where(o.status == "pending", o.next_attempt_at <= now)
-                 .order_by(o.next_attempt_at, o.id).limit(limit))
-        if uow.conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = uow.execute(query).all()
-        if not rows:
-            return []
-        uow.execute(t.outbox.update().where(o.id.in_([r.id for r in rows]))
-                    .values(next_attempt_at=now + timedelta(seconds=lease_seconds)))
+        messages = uow.outbox.claim_due(now, limit,
+                                        lease_until=now + timedelta(seconds=lease_seconds))
         uow.commit()
-    return [OutboxMessage(id=r.id, topic=r.topic, case_id=r.case_id, recipient=r.recipient,
-                          channel=r.channel, payload=dict(r.payload or {}), attempts=r.attempts,
-                          created_at=r.created_at) for r in rows]
+    return messages
 
 
 def _record_success(ctx, message: OutboxMessage, now: datetime) -> None:
-    o = t.outbox.c
     with ctx.uow() as uow:
-        uow.execute(t.outbox.update().where(o.id == message.id, o.status == "pending").values(
-            status="delivered", delivered_at=now, attempts=message.attempts + 1,
-            last_error=None))
+        uow.outbox.mark_delivered(message.id, at=now, attempts=message.attempts + 1)
         uow.commit()
 
 
@@ -250,22 +219,21 @@ def _record_failure(ctx, message: OutboxMessage, error: str, now: datetime,
                     result: DeliveryResult) -> None:
     settings = ctx.config.notify
     attempts = message.attempts + 1
-    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:MAX_ERROR_LENGTH]}
-    if attempts >= settings.max_attempts:
-        values["status"] = "failed"
-        values["next_attempt_at"] = now
+    give_up = attempts >= settings.max_attempts
+    if give_up:
+        next_attempt = now
         result.failed += 1
         log.error("outbox %s to %s via %s failed for good after %s attempts: %s",
                   message.id, message.address, message.channel, attempts, error)
     else:
-        values["next_attempt_at"] = now + retry_delay(attempts, settings.backoff_seconds)
+        next_attempt = now + retry_delay(attempts, settings.backoff_seconds)
         result.retrying += 1
         log.warning("outbox %s to %s via %s failed (attempt %s of %s), retry at %s: %s",
                     message.id, message.address, message.channel, attempts,
-                    settings.max_attempts, values["next_attempt_at"].isoformat(), error)
+                    settings.max_attempts, next_attempt.isoformat(), error)
     result.errors.append(f"{message.id}: {error}")
-    o = t.outbox.c
     with ctx.uow() as uow:
-        uow.execute(t.outbox.update().where(o.id == message.id, o.status == "pending")
-                    .values(**values))
+        uow.outbox.mark_attempt_failed(message.id, attempts=attempts,
+                                       error=error[:MAX_ERROR_LENGTH],
+                                       next_attempt_at=next_attempt, give_up=give_up)
         uow.commit()

@@ -160,7 +160,7 @@ def component_index(ctx: AppContext) -> ComponentIndex:
 
 
 def rules_holder(ctx: AppContext):
-    from gridroute.rules.loader import RulesHolder
+    from gridroute.rules.holder import RulesHolder
 
     data = reference_data(ctx)
     return RulesHolder(ctx.config.rules.path, {"known_units": set(data.units),

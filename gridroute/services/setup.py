@@ -7,10 +7,10 @@ from gridroute.services.context import AppContext
 def initialise(ctx: AppContext) -> list[str]:
     from gridroute.services.grids import load_grid_file
     from gridroute.services.reference import load_reference_files
-    from gridroute.store.schema import upgrade_database
+    from gridroute.services.database import upgrade
 
     lines = []
-    upgrade_database(ctx.config.database.url)
+    upgrade(ctx.config.database.url)  # refuses a schema newer than this code
     lines.append(f"database ready: {ctx.config.database.url}")
     grid = load_grid_file(ctx)
     lines.append(f"grid version {grid.version_id} ({grid.content_hash[:12]}): {grid.cell_count} "

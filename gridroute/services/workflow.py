@@ -56,18 +56,22 @@ def perform(ctx: AppContext, ref: int | str, action: str, *, actor: str, role: s
 
 def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *, actor: str,
                role: str, reason: str | None = None, payload: Mapping[str, Any] | None = None,
-               expected_version: int | None = None, at: datetime) -> ActionResult:
+               expected_version: int | None = None, at: datetime,
+               notify: bool = True) -> ActionResult:
+    """`perform` inside the caller's unit of work. `notify=False` queues no notification
+    (history replayed from another system: nobody is to act on it)."""
     case = find_case(uow, ref, for_update=True)
     data = dict(payload or {})
     if action == "dispatch" and not data.get("unit_code") and case.unit_code:
         data["unit_code"] = case.unit_code  # the routed unit unless the dispatcher picks another
-    _check_references(ctx, uow, case, action, data)
+    parent = _check_references(ctx, uow, case, action, data)
     read_version = case.version
     try:
         event = workflow.apply(case, action, actor=actor, role=role, at=at, reason=reason,
                                payload=data, expected_version=expected_version,
                                limits=workflow.WorkflowLimits(
-                                   max_extensions=ctx.config.sla.max_extensions))
+                                   max_extensions=ctx.config.sla.max_extensions),
+                               parent=parent)
     except workflow.StaleVersion as exc:
         raise Conflict(exc.message, field="version", code=exc.code) from None
     except workflow.WorkflowError as exc:
@@ -83,7 +87,7 @@ def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *,
     events = [event]
     if action == "close":
         events += _close_children(ctx, uow, case, at)
-    recipient = _NOTIFY.get(action)
+    recipient = _NOTIFY.get(action) if notify else None
     if recipient:
         uow.outbox.add(topic=f"case.{action}", case_id=case.id,
                        recipient=case.unit_code if recipient == "unit" else recipient,
@@ -94,9 +98,9 @@ def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *,
 
 
 def _check_references(ctx: AppContext, uow: UnitOfWork, case: Case, action: str,
-                      data: dict) -> None:
-    """Facts the pure state machine cannot know: that a unit exists, that a merge parent is an
-    open case of the same category."""
+                      data: dict) -> Case | None:
+    """Facts the pure state machine cannot know: that a unit exists; the merge parent (by id
+    or public id), which the workflow's merge rules then check. Returns that parent."""
     from gridroute.services.reference import reference_data
 
     if action == "dispatch":
@@ -104,15 +108,9 @@ def _check_references(ctx: AppContext, uow: UnitOfWork, case: Case, action: str,
             raise ServiceError(f"unknown unit {data['unit_code']!r}", field="unit_code")
     if action == "merge" and data.get("parent_id") is not None:
         parent = find_case(uow, data["parent_id"])
-        if parent.id == case.id:
-            raise ServiceError("a case cannot be merged into itself", field="parent_id")
-        if parent.category_code != case.category_code:
-            raise ServiceError(f"parent {parent.public_id} has category {parent.category_code}, "
-                               f"not {case.category_code}", field="parent_id")
-        if parent.state in (State.CLOSED, State.REJECTED, State.MERGED):
-            raise ServiceError(f"parent {parent.public_id} is {parent.state.value}",
-                               field="parent_id")
         data["parent_id"] = parent.id
+        return parent
+    return None
 
 
 def _close_children(ctx: AppContext, uow: UnitOfWork, parent: Case, at: datetime) -> list[CaseEvent]:

@@ -38,7 +38,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10000, echo: bool = False) -
                                              "check_same_thread": False})
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, **_JSON)
+    # The same wait bound as SQLite's busy timeout: a row or table lock held longer than this
+    # fails the statement (`is_busy`) instead of hanging the request or command for ever.
+    return create_engine(url, echo=echo, pool_pre_ping=True, **_JSON,
+                         connect_args={"options": f"-c lock_timeout={int(busy_timeout_ms)}"})
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -68,3 +71,39 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+# SQLite result codes (sqlite3.h) and PostgreSQL SQLSTATEs that mean "someone else holds the
+# lock; the same request may well succeed in a moment".
+_SQLITE_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED (extended codes keep the low byte)
+_PG_BUSY_STATES = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialization
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True when `exc` (SQLAlchemy's wrapper or the driver's own error) is a lock wait that ran
+    out: SQLite's busy timeout, PostgreSQL's lock_timeout, a deadlock or serialization failure."""
+    original = getattr(exc, "orig", None) or exc
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _SQLITE_BUSY_CODES
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if state is not None:
+        return state in _PG_BUSY_STATES
+    text = str(original).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when the database could not be reached at all (server down, file unreadable)."""
+    original = getattr(exc, "orig", None) or exc
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    state = getattr(original, "sqlstate", None)
+    if state is not None:
+        return state.startswith("08") or state in ("3D000", "28000", "28P01", "57P03")
+    code = getattr(original, "sqlite_errorcode", None)
+    # SQLITE_CANTOPEN, SQLITE_NOTADB, SQLITE_PERM, SQLITE_READONLY
+    if code is not None:
+        return (code & 0xFF) in (14, 26, 3, 8)
+    # psycopg's connection failures carry no SQLSTATE
+    return type(original).__name__ == "OperationalError" and "connect" in str(original).lower()

@@ -8,6 +8,7 @@ import operator
 import re
 from datetime import datetime
 from enum import Enum
+import contextlib
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from gridroute.cases.model import Case, CaseEvent
 from gridroute.store import tables as t
+from gridroute.store.clocks import ClockRepository, EscalationRepository
 from gridroute.store.db import READ_ONLY
+from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
@@ -28,7 +31,6 @@ _CASE_COLUMNS = set(t.cases.c.keys())
 # Intake's writes and its duplicate query run at driver level (see store/prepared.py).
 _INSERT_CASE = PreparedInsert(t.cases, exclude=("id",), returning="id")
 _INSERT_EVENT = PreparedInsert(t.case_events, exclude=("id",))
-_INSERT_OUTBOX = PreparedInsert(t.outbox, exclude=("id",))
 
 
 @functools.lru_cache(maxsize=8)
@@ -122,11 +124,11 @@ def _event_row(event: CaseEvent) -> dict[str, Any]:
 
 class CaseRepository:
     def __init__(self, conn: Connection):
-        self.conn = conn
+        self._conn = conn
 
     def add(self, case: Case) -> Case:
         try:
-            case.id = _INSERT_CASE.one(self.conn, case_to_row(case))
+            case.id = _INSERT_CASE.one(self._conn, case_to_row(case))
         except sa.exc.IntegrityError as exc:
             # both backends name the column in the unique violation's message
             if case.idempotency_key and "idempotency_key" in str(exc.orig):
@@ -137,10 +139,17 @@ class CaseRepository:
 
     def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
         query = sa.select(t.cases).where(t.cases.c.id == case_id)
-        if for_update and self.conn.dialect.name == "postgresql":
+        if for_update and self._conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        row = self._conn.execute(query).first()
         return row_to_case(row) if row else None
+
+    def get_many(self, case_ids: Iterable[int]) -> dict[int, Case]:
+        ids = sorted(set(case_ids))
+        if not ids:
+            return {}
+        rows = self._conn.execute(sa.select(t.cases).where(t.cases.c.id.in_(ids))).all()
+        return {r.id: row_to_case(r) for r in rows}
 
     def get_by_public_id(self, public_id: str) -> Case | None:
         match = _PUBLIC_ID.fullmatch(public_id.strip())
@@ -150,14 +159,14 @@ class CaseRepository:
         return case if case is not None and case.public_id == public_id.strip() else None
 
     def get_by_idempotency_key(self, key: str) -> Case | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             sa.select(t.cases).where(t.cases.c.idempotency_key == key)).first()
         return row_to_case(row) if row else None
 
     def save(self, case: Case, *, read_version: int) -> None:
         """Write the changed case; refuses if someone else saved since `read_version`."""
         row = case_to_row(case)
-        result = self.conn.execute(
+        result = self._conn.execute(
             t.cases.update().where(t.cases.c.id == case.id, t.cases.c.version == read_version)
             .values(**row))
         if result.rowcount != 1:
@@ -167,10 +176,10 @@ class CaseRepository:
         self.add_events([event])
 
     def add_events(self, events: Sequence[CaseEvent]) -> None:
-        _INSERT_EVENT.many(self.conn, [_event_row(e) for e in events])
+        _INSERT_EVENT.many(self._conn, [_event_row(e) for e in events])
 
     def events(self, case_id: int) -> list[CaseEvent]:
-        rows = self.conn.execute(sa.select(t.case_events).where(t.case_events.c.case_id == case_id)
+        rows = self._conn.execute(sa.select(t.case_events).where(t.case_events.c.case_id == case_id)
                                  .order_by(t.case_events.c.seq)).all()
         result = []
         for row in rows:
@@ -184,14 +193,14 @@ class CaseRepository:
                              since: datetime, states: Iterable[str]) -> list[DuplicateCandidate]:
         """Cases of the category in the box since `since`: only what the duplicate rule reads."""
         minx, miny, maxx, maxy = bbox
-        rows = _duplicate_query(tuple(sorted(states))).all(self.conn, {
+        rows = _duplicate_query(tuple(sorted(states))).all(self._conn, {
             "category": category_code, "since": since,
             "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy})
         return [DuplicateCandidate(id_, public_id_of(id_, at), category, state, _aware(at), x, y)
                 for id_, category, state, at, x, y in rows]
 
     def children(self, parent_id: int) -> list[Case]:
-        rows = self.conn.execute(sa.select(t.cases).where(t.cases.c.parent_id == parent_id)
+        rows = self._conn.execute(sa.select(t.cases).where(t.cases.c.parent_id == parent_id)
                                  .order_by(t.cases.c.id)).all()
         return [row_to_case(r) for r in rows]
 
@@ -200,39 +209,32 @@ class CaseRepository:
         query = sa.select(t.cases).where(*where).order_by(*(order_by or (t.cases.c.id,)))
         if limit is not None:
             query = query.limit(limit).offset(offset)
-        return [row_to_case(r) for r in self.conn.execute(query).all()]
+        return [row_to_case(r) for r in self._conn.execute(query).all()]
 
     def count(self, *, where: Sequence[Any] = ()) -> int:
-        return self.conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(*where)).scalar_one()
-
-
-class OutboxRepository:
-    def __init__(self, conn: Connection):
-        self.conn = conn
-
-    def add(self, *, topic: str, case_id: int | None, recipient: str, channel: str,
-            payload: dict[str, Any], at: datetime) -> None:
-        _INSERT_OUTBOX.one(self.conn, {
-            "created_at": at, "topic": topic, "case_id": case_id, "recipient": recipient,
-            "channel": channel, "payload": payload, "status": "pending", "attempts": 0,
-            "next_attempt_at": at})
+        return self._conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(*where)).scalar_one()
 
 
 class UnitOfWork:
-    """`with UnitOfWork(engine) as uow: ...; uow.commit()` — leaving without commit rolls back."""
+    """`with UnitOfWork(engine) as uow: ...; uow.commit()` — leaving without commit rolls back.
+
+    Services reach the database only through its repositories (`cases`, `clocks`,
+    `escalations`, `outbox`) and `savepoint()`; the connection stays inside `store`."""
 
     def __init__(self, engine: Engine, *, read_only: bool = False):
         self.engine = engine
         self.read_only = read_only
-        self.conn: Connection | None = None
+        self._conn: Connection | None = None
 
     def __enter__(self) -> "UnitOfWork":
         conn = self.engine.connect()
         if self.read_only:
             conn = conn.execution_options(**READ_ONLY)
-        self.conn = conn
+        self._conn = conn
         self._tx = conn.begin()
         self.cases = CaseRepository(conn)
+        self.clocks = ClockRepository(conn)
+        self.escalations = EscalationRepository(conn)
         self.outbox = OutboxRepository(conn)
         return self
 
@@ -241,7 +243,7 @@ class UnitOfWork:
             if self._tx.is_active:
                 self._tx.rollback()
         finally:
-            self.conn.close()
+            self._conn.close()
 
     def commit(self) -> None:
         self._tx.commit()
@@ -249,10 +251,24 @@ class UnitOfWork:
     def rollback(self) -> None:
         self._tx.rollback()
 
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: kept when the block ends normally, undone (and the error
+        re-raised) when it raises, so one bad item never leaves half its rows behind."""
+        nested = self._conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            raise
+        nested.commit()
+
+    def ping(self) -> None:
+        """One round trip to the database (health checks)."""
+        self._conn.exec_driver_sql("SELECT 1")
+
     def execute(self, statement, params=None):
-        return self.conn.execute(statement, params or {})
+        # Transitional: services/grids.py and services/reference.py still build their own
+        # statements; they move to repositories in store/ (issue 9), then this goes.
+        return self._conn.execute(statement, params or {})
 
-
-def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

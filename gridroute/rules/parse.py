@@ -1,4 +1,4 @@
-"""Read, validate and check a routing rules file (TOML), and keep the active rule set fresh.
+"""Parse and validate a routing rules file (TOML) against the reference codes.
 
 File format::
 
@@ -17,12 +17,10 @@ may be a single string or a list. Errors name `file:line`, the rule and the fiel
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import os
 import re
 import string
-import threading
 import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -33,9 +31,8 @@ from gridroute.rules.model import (
     ACTION_KEYS, CONDITION_KEYS, LOCATION_LEVELS, PLACEHOLDERS, Actions, Conditions, Rule, RuleSet,
     pattern_matches,
 )
+from gridroute.rules.shadows import shadow_warnings
 from gridroute.sla.clock import Limit, LimitParseError
-
-log = logging.getLogger(__name__)
 
 SUPPORTED_VERSION = 1
 URGENCIES = ("normal", "urgent")
@@ -439,7 +436,7 @@ def parse_ruleset(data: bytes, source: str, *, known_units: Collection[str],
     return ruleset
 
 
-def _read(path: str | os.PathLike) -> bytes:
+def read_rules_file(path: str | os.PathLike) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
@@ -450,7 +447,7 @@ def load_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
                  known_categories: Collection[str],
                  known_standards: Collection[str] | None = None) -> RuleSet:
     """Load and validate a rules file; raises `RulesError` listing every problem."""
-    return parse_ruleset(_read(path), str(path), known_units=known_units,
+    return parse_ruleset(read_rules_file(path), str(path), known_units=known_units,
                          known_categories=known_categories, known_standards=known_standards)
 
 
@@ -461,7 +458,7 @@ def check_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
     """Validate a rules file without raising: `(errors, warnings)`. Warnings name rules that
     can never match because an earlier rule catches all their reports (shadowing)."""
     try:
-        data = _read(path)
+        data = read_rules_file(path)
     except RulesError as exc:
         return exc.errors, []
     ruleset, errors = _parse(data, str(path), known_units, known_categories, known_standards)
@@ -469,166 +466,3 @@ def check_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
     if not ruleset.rules and not errors:
         warnings.append(f"{path}: no rules: every report goes to its street grid centre")
     return errors, warnings
-
-
-# ---------------------------------------------------------------------------------------------
-# Shadowing: rule A (earlier) shadows rule B when every report B accepts, A accepts too.
-# Each check below is sound (never claims coverage that does not hold) but not complete.
-
-def _patterns_cover(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
-    """Every value matching one of `inner` matches one of `outer` (syntactic check)."""
-    def covers(a: str, b: str) -> bool:
-        if a.endswith("*"):
-            return b.rstrip("*").startswith(a[:-1])
-        return a == b
-    return all(any(covers(a, b) for a in outer) for b in inner)
-
-
-def _project(patterns: tuple[str, ...], length: int) -> tuple[str, ...]:
-    """What a finer location condition implies about a coarser level of `length` digits."""
-    result = []
-    for p in patterns:
-        head = p[:-1] if p.endswith("*") else p
-        result.append(head[:length] if len(head) >= length else head + "*")
-    return tuple(result)
-
-
-def _category_covers(outer, inner, known_categories: Collection[str] | None) -> bool:
-    if _patterns_cover(outer, inner):
-        return True
-    if not known_categories:
-        return False
-    inner_set = {c for c in known_categories if any(pattern_matches(p, c) for p in inner)}
-    return all(any(pattern_matches(p, c) for p in outer) for c in inner_set)
-
-
-def _location_covered(level: int, outer: tuple[str, ...], later: Conditions) -> bool:
-    for name, length in LOCATION_LEVELS[level:]:
-        inner = getattr(later, name)
-        if inner is not None:
-            projected = inner if name == LOCATION_LEVELS[level][0] else _project(
-                inner, LOCATION_LEVELS[level][1])
-            if _patterns_cover(outer, projected):
-                return True
-    return False
-
-
-def shadows(earlier: Conditions, later: Conditions,
-            known_categories: Collection[str] | None = None) -> bool:
-    """True when every report matching `later` also matches `earlier`."""
-    levels = {name: i for i, (name, _) in enumerate(LOCATION_LEVELS)}
-    for key, outer in earlier.items():
-        inner = getattr(later, key)
-        if key in levels:
-            if not _location_covered(levels[key], outer, later):
-                return False
-            continue
-        if inner is None:
-            if key == "category" and "*" in outer:
-                continue
-            return False
-        if key == "category":
-            if not _category_covers(outer, inner, known_categories):
-                return False
-        elif key in ("urgency", "channel", "cell_tags"):
-            if not set(inner) <= set(outer):
-                return False
-        elif key == "working_time":
-            if inner != outer:
-                return False
-        elif key == "keywords":
-            if not all(any(a.casefold() in b.casefold() for a in outer) for b in inner):
-                return False
-        elif key == "near_component_m":
-            if inner > outer:
-                return False
-    return True
-
-
-def shadow_warnings(ruleset: RuleSet, known_categories: Collection[str] | None = None
-                    ) -> list[str]:
-    warnings = []
-    for j, later in enumerate(ruleset.rules):
-        for earlier in ruleset.rules[:j]:
-            if shadows(earlier.when, later.when, known_categories):
-                where = f"{ruleset.source}:{later.line}" if later.line else ruleset.source
-                at = f", line {earlier.line}" if earlier.line else ""
-                warnings.append(f"{where}: {later.label}: never matches: earlier rule "
-                                f"{earlier.label}{at} catches every report it would")
-                break
-    return warnings
-
-
-# ---------------------------------------------------------------------------------------------
-# Live reloading
-
-class RulesHolder:
-    """Holds the active rule set and swaps in a new one when the file changes.
-
-    `current()` looks at the file's mtime and size; when they changed and the content hash
-    differs, the file is loaded again. A file with errors is refused and logged; the old rule set
-    keeps serving and `last_error` says why. The swap replaces one reference under a lock.
-    The first load raises `RulesError` (there is nothing to fall back on).
-    """
-
-    def __init__(self, path: str | os.PathLike, loader_kwargs: Mapping[str, Any] | None = None):
-        self.path = Path(path)
-        self._kwargs = dict(loader_kwargs or {})
-        self._lock = threading.Lock()
-        signature = self._signature()
-        self._ruleset = load_ruleset(self.path, **self._kwargs)
-        self._seen = signature
-        self._refused_hash: str | None = None
-        self.last_error: str | None = None
-
-    def _signature(self) -> tuple[int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
-
-    def current(self) -> RuleSet:
-        self.refresh()
-        return self._ruleset
-
-    def refresh(self) -> bool:
-        """Reload if the file changed; True when a new rule set was swapped in."""
-        with self._lock:
-            signature = self._signature()
-            if signature == self._seen:
-                return False
-            self._seen = signature
-            if signature is None:
-                self._refuse(f"{self.path}: cannot read the rules file; keeping rules "
-                             f"{self._ruleset.short_hash}", None)
-                return False
-            try:
-                data = self.path.read_bytes()
-            except OSError as exc:
-                self._refuse(f"{self.path}: cannot read ({exc.strerror or exc})", None)
-                return False
-            content_hash = hashlib.sha256(data).hexdigest()
-            if content_hash == self._ruleset.content_hash:
-                self.last_error = None
-                self._refused_hash = None
-                return False
-            if content_hash == self._refused_hash:
-                return False
-            try:
-                ruleset = parse_ruleset(data, str(self.path), **self._kwargs)
-            except RulesError as exc:
-                self._refuse("\n".join(exc.errors), content_hash)
-                return False
-            self._ruleset = ruleset
-            self.last_error = None
-            self._refused_hash = None
-            log.info("rules reloaded from %s: %d rules, sha256 %s", self.path,
-                     len(ruleset.rules), ruleset.short_hash)
-            return True
-
-    def _refuse(self, reason: str, content_hash: str | None) -> None:
-        self.last_error = reason
-        self._refused_hash = content_hash
-        log.error("rules file %s refused, still serving sha256 %s:\n%s", self.path,
-                  self._ruleset.short_hash, reason)
