@@ -58,6 +58,7 @@ class GridSettings:
     overlap_tolerance_m2: float = 1.0
     gap_tolerance_m2: float = 1.0
     repair_max_area_change: float = 0.001
+    cache_dir: str = "instance/grid-cache"
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class NotifySettings:
 
 # Settings whose string value is a filesystem path resolved against the config file's folder.
 _PATH_KEYS = {
-    ("data", "dir"), ("grid", "path"), ("grid", "street_names"),
+    ("data", "dir"), ("grid", "path"), ("grid", "street_names"), ("grid", "cache_dir"),
     ("reference", "categories"), ("reference", "standards"), ("reference", "units"),
     ("reference", "components"), ("rules", "path"), ("sla", "overrides"),
 }

@@ -35,6 +35,10 @@ __all__ = ["LocateResult", "Locator", "PointLocation", "STATUSES"]
 
 STATUSES = ("inside", "boundary", "snapped", "outside")
 
+INDEX_FORMAT = 2
+"""Version of the index layout and build rules; bump it whenever either changes, so cached
+indexes built by older code are rebuilt (see gridroute.grids.cache)."""
+
 _OUTSIDE_FAR = -1
 _OUTSIDE_NEAR = -2
 _MIXED_BASE = -3  # mixed bucket k is stored as -3 - k
@@ -214,6 +218,7 @@ class Locator:
             if bad:
                 raise ValueError(f"cells without polygon geometry: {', '.join(bad[:10])}")
         shapely.prepare(geoms)
+        self._prepared = None  # all prepared
 
         parts, part_cell = shapely.get_parts(geoms, return_index=True)
         self._parts = parts
@@ -446,6 +451,94 @@ class Locator:
         self._m_right = np.where(has_r, rcell, -1).astype(np.int32)
         self._seg_table = seg_table
 
+    # ----------------------------------------------------------------------- persistence
+
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The built index as plain data: a JSON-able ``meta`` and numpy arrays (no objects),
+        for :mod:`gridroute.grids.cache`. :meth:`from_state` rebuilds the same locator."""
+        geom_type, coords, offsets = shapely.to_ragged_array(self._parts)
+        meta = {
+            "format": INDEX_FORMAT, "n": self._n, "working_crs": self.working_crs,
+            "snap_m": self.snap_m, "x0": self._x0, "y0": self._y0, "s": self._s,
+            "ncols": self._ncols, "nrows": self._nrows, "geom_type": int(geom_type),
+            "offsets": len(offsets),
+        }
+        arrays = {
+            "lab": self._lab, "cand": self._cand, "cand_off": self._cand_off,
+            "m_seg": self._m_seg, "m_left": self._m_left, "m_right": self._m_right,
+            "seg_table": self._seg_table, "part_cell": self._part_cell, "coords": coords,
+        }
+        for i, off in enumerate(offsets):
+            arrays[f"offsets{i}"] = off
+        for name, values in (("codes", self._codes), ("community", self._community),
+                             ("street", self._street), ("district", self._district)):
+            arrays[name] = np.array(["" if v is None else v for v in values[:self._n]],
+                                    dtype=str)
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "Locator":
+        """Inverse of :meth:`state`; raises ValueError when the pieces do not fit together."""
+        if meta.get("format") != INDEX_FORMAT:
+            raise ValueError(f"index format {meta.get('format')!r}, expected {INDEX_FORMAT}")
+        self = cls.__new__(cls)
+        n = int(meta["n"])
+        self._n = n
+        self.working_crs = str(meta["working_crs"])
+        self.snap_m = float(meta["snap_m"])
+        self._x0, self._y0, self._s = float(meta["x0"]), float(meta["y0"]), float(meta["s"])
+        self._ncols, self._nrows = int(meta["ncols"]), int(meta["nrows"])
+        for name in ("lab", "cand", "cand_off", "m_seg", "m_left", "m_right", "seg_table",
+                     "part_cell"):
+            setattr(self, "_" + name, arrays[name])
+        offsets = tuple(arrays[f"offsets{i}"] for i in range(int(meta["offsets"])))
+        parts = (shapely.from_ragged_array(shapely.GeometryType(int(meta["geom_type"])),
+                                           arrays["coords"], offsets)
+                 if n else np.empty(0, dtype=object))
+        if (len(self._lab) != self._ncols * self._nrows or len(parts) != len(self._part_cell)
+                or len(self._cand_off) != len(self._m_seg) + 1
+                or (len(self._cand_off) and self._cand_off[-1] != len(self._cand))
+                or len(arrays["codes"]) != n
+                or (len(self._part_cell) and int(self._part_cell.max()) >= n)):
+            raise ValueError("index arrays do not fit together")
+        self._parts = parts
+        self._tree = shapely.STRtree(parts)
+        counts = np.bincount(self._part_cell, minlength=n)
+        if n and (counts == 1).all():
+            geoms = parts
+        else:
+            geoms = np.empty(n, dtype=object)
+            single = counts[self._part_cell] == 1
+            geoms[self._part_cell[single]] = parts[single]
+            multi = np.flatnonzero(counts > 1)
+            for i in multi.tolist():
+                geoms[i] = shapely.MultiPolygon(list(parts[self._part_cell == i]))
+        self._geoms = geoms
+        self._prepared = np.zeros(n, dtype=bool)  # prepared on first use (see _prepare)
+
+        def codes(name):
+            return _opt_codes([v or None for v in arrays[name].tolist()], n)
+
+        self._codes, self._community = codes("codes"), codes("community")
+        self._street, self._district = codes("street"), codes("district")
+        self._codes_list = self._codes.tolist()
+        self._community_list = self._community.tolist()
+        self._street_list = self._street.tolist()
+        self._district_list = self._district.tolist()
+        self._transformers = {}
+        return self
+
+    def _prepare(self, idx: np.ndarray) -> None:
+        """Prepare the cells about to be tested exactly (a loaded index starts unprepared:
+        preparing all 50,000 cells would cost more than most runs test)."""
+        if self._prepared is None:
+            return
+        todo = idx[~self._prepared[idx]]
+        if len(todo):
+            todo = np.unique(todo)
+            shapely.prepare(self._geoms[todo])
+            self._prepared[todo] = True
+
     # ----------------------------------------------------------------------------- query
 
     def __len__(self) -> int:
@@ -480,6 +573,21 @@ class Locator:
             status=np.asarray(STATUSES, dtype=object)[status] if n else np.empty(0, object),
             distance_m=dist,
         )
+
+    def locate_indices(self, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Like :meth:`locate_xy` but as numbers: cell index in :meth:`code_columns` order
+        (-1 for none), status index into ``STATUSES``, distance (batch output uses these
+        without building an object array per column)."""
+        x = np.atleast_1d(np.asarray(x, dtype=float)).ravel()
+        y = np.atleast_1d(np.asarray(y, dtype=float)).ravel()
+        if x.shape != y.shape:
+            x, y = np.broadcast_arrays(x, y)
+        return self._locate_idx(x, y)
+
+    def code_columns(self) -> dict[str, list]:
+        """Per cell (index order) and one trailing None for "no cell": the four codes."""
+        return {"cell_code": self._codes_list, "community_code": self._community_list,
+                "street_code": self._street_list, "district_code": self._district_list}
 
     def _locate_idx(self, x: np.ndarray, y: np.ndarray):
         """Cell index (-1 none), status index into STATUSES, distance."""
@@ -535,6 +643,7 @@ class Locator:
             within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
             cand = self._cand[np.repeat(starts, counts) + within]
             px, py = x[mixed][local], y[mixed][local]
+            self._prepare(cand)
             hit = shapely.intersects_xy(self._geoms[cand], px, py)
             nhit = np.bincount(local[hit], minlength=len(mixed))
             hl = local[hit]
@@ -616,7 +725,9 @@ class Locator:
                     return self._loc(side, "inside", 0.0)
                 if side == -1:
                     return self._snap_one(x, y)
-            cands = self._cand[self._cand_off[mid]:self._cand_off[mid + 1]].tolist()
+            cand_arr = self._cand[self._cand_off[mid]:self._cand_off[mid + 1]]
+            self._prepare(cand_arr)
+            cands = cand_arr.tolist()
             hits = [c for c in cands if shapely.intersects_xy(self._geoms[c], x, y)]
             if len(hits) == 1:
                 c = hits[0]

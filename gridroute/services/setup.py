@@ -13,8 +13,8 @@ def initialise(ctx: AppContext) -> list[str]:
     upgrade(ctx.config.database.url)  # refuses a schema newer than this code
     lines.append(f"database ready: {ctx.config.database.url}")
     grid = load_grid_file(ctx)
-    lines.append(f"grid version {grid.version_id} ({grid.content_hash[:12]}): {grid.cell_count} "
-                 f"cells, {'new version' if grid.created else 'unchanged'}")
+    lines.append(grid.status_line())
+    lines.extend(grid.warnings)
     data = load_reference_files(ctx)
     lines.append(f"reference data: {len(data.categories)} categories, {len(data.standards)} "
                  f"standards rows, {len(data.units)} units, {len(data.components)} components")

@@ -19,6 +19,7 @@ from gridroute.cases.model import Case, CaseEvent
 from gridroute.store import tables as t
 from gridroute.store.clocks import ClockRepository, EscalationRepository
 from gridroute.store.db import READ_ONLY
+from gridroute.store.grids import GridRepository
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
 
@@ -219,7 +220,7 @@ class UnitOfWork:
     """`with UnitOfWork(engine) as uow: ...; uow.commit()` — leaving without commit rolls back.
 
     Services reach the database only through its repositories (`cases`, `clocks`,
-    `escalations`, `outbox`) and `savepoint()`; the connection stays inside `store`."""
+    `escalations`, `grids`, `outbox`) and `savepoint()`; the connection stays inside `store`."""
 
     def __init__(self, engine: Engine, *, read_only: bool = False):
         self.engine = engine
@@ -235,6 +236,7 @@ class UnitOfWork:
         self.cases = CaseRepository(conn)
         self.clocks = ClockRepository(conn)
         self.escalations = EscalationRepository(conn)
+        self.grids = GridRepository(conn)
         self.outbox = OutboxRepository(conn)
         return self
 
