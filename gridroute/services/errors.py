@@ -74,7 +74,7 @@ def from_database_error(exc: BaseException, url: str | None = None) -> ServiceEr
     """The ServiceError an entrypoint shows for a database driver error, or None when it is
     not one the user can act on (a bug: let it surface as an internal error). `url` (shown
     without its password) says which database could not be reached."""
-    from gridroute.store.db import is_busy, is_unreachable
+    from gridroute.store.db import display_url, is_busy, is_unreachable
 
     if is_busy(exc):
         return DatabaseBusy()
@@ -84,9 +84,7 @@ def from_database_error(exc: BaseException, url: str | None = None) -> ServiceEr
             type(original).__name__
         where = ""
         if url:
-            from sqlalchemy.engine import make_url
-
-            where = f" ({make_url(url).render_as_string(hide_password=True)})"
+            where = f" ({display_url(url)})"
         return Unavailable(f"database unreachable{where}: {reason}",
                            code="database_unreachable", retry_after=5)
     return None

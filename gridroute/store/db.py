@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 READ_ONLY = {"gridroute_read_only": True}
@@ -107,3 +107,8 @@ def is_unreachable(exc: BaseException) -> bool:
         return (code & 0xFF) in (14, 26, 3, 8)
     # psycopg's connection failures carry no SQLSTATE
     return type(original).__name__ == "OperationalError" and "connect" in str(original).lower()
+
+
+def display_url(url: str) -> str:
+    """The database URL as shown to people: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
