@@ -90,6 +90,31 @@ def _header(path: Path, raw: bytes) -> dict[str, int]:
     return cols
 
 
+def _skip_pandas_probe() -> None:
+    """pyarrow looks for pandas on its first array conversion and imports it (half a second
+    of CPU, most of a cached run's start-up); nothing here uses pandas objects. Let that first
+    probe fail: pyarrow tries again when something needs pandas, and pandas imports normally."""
+    import sys
+
+    if "pandas" in sys.modules:
+        return
+    import pyarrow as pa
+
+    class _NoPandas:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name == "pandas" or name.startswith("pandas."):
+                raise ImportError("pandas is not imported by gridroute locate")
+            return None
+
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def _read_arrow(raw: bytes, cols: dict[str, int]) -> _Columns:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -267,6 +292,7 @@ def locate_csv(locator, in_path: str | os.PathLike, out_path: str | os.PathLike,
 
     src = Path(in_path)
     check_output_path(src, out_path)
+    _skip_pandas_probe()
     names = _CrsNames()
     default_name = names.normalize(default_crs)
     if default_name is None:

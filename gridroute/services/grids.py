@@ -10,7 +10,10 @@ from typing import Callable
 import shapely
 
 from gridroute.grids.layers import CodeScheme, load_grid
-from gridroute.services.context import AppContext
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI locate path needs no database: keep SQLAlchemy unimported
+    from gridroute.services.context import AppContext
 
 # How often (seconds) a process looks whether another process activated a new grid version;
 # loads in this process take effect at once.
