@@ -374,7 +374,8 @@ def test_xlsx_errors_name_sheet_and_row_and_import_nothing(tmp_path):
         "事件!3: 立案条件: empty",
         "事件!4: 处置时限: empty",
         "事件!5: 小类名称: empty",
-        "事件!6: 处置时限: cannot read '三天'",
+        "事件!6: 小类代码: the 小类 above could not be read",
+        "事件!6: 处置时限: cannot read '三天' (no limit such as 4工作时 at its start)",
     ]
 
 

@@ -41,7 +41,9 @@ def test_other_processes_reload_after_a_store(app_ctx, other_process, restore_re
     # ... and once it has passed, it reads the new revision and reloads everything built on it
     monkeypatch.setattr(ref, "RECHECK_S", 0.0)
     assert ref.reference_data(other_process).units[renamed.code].name_zh == "外滩城管新中队"
-    assert other_process.rules is not rules_before
+    # the rules holder stays (it keeps the last good rules) and is checked against the new codes
+    assert other_process.rules is rules_before
+    assert rules_before.current().rules and rules_before.last_error is None
 
 
 def test_an_unchanged_revision_keeps_the_cached_copy(app_ctx, other_process, monkeypatch):

@@ -110,3 +110,73 @@ def test_toml_syntax_error_names_file_and_line(ctx, rules_copy):
     _rewrite(rules_copy, _with_new_first_rule(SHIPPED.read_text(encoding="utf-8")))
     assert _file(ctx, 11).routing["rule_id"] == "refuse-to-street-squad"
     assert ctx.rules.last_error is None
+
+
+@pytest.fixture
+def other(ctx):
+    """A second process on the same database (a scheduler, another web worker)."""
+    context = build_context(ctx.config)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def restore(ctx):
+    from gridroute.services.reference import reference_data, store_reference
+
+    original = reference_data(ctx)
+    yield original
+    store_reference(ctx, original)  # the seeded PostgreSQL database is shared
+
+
+def test_a_broken_file_keeps_serving_after_another_process_reloads_reference(
+        ctx, other, rules_copy, restore, monkeypatch):
+    import dataclasses
+
+    from gridroute.app import create_app
+    from gridroute.services import reference as ref
+
+    good_hash = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    assert _file(ctx, 9).routing["ruleset_hash"] == good_hash
+    _rewrite(rules_copy, "version = 1\n[[rules]\n")
+    renamed = dataclasses.replace(restore.units["greening"], name_zh="绿化市容所（新）")
+    ref.store_reference(other, dataclasses.replace(restore, units={**restore.units,
+                                                                   "greening": renamed}))
+    monkeypatch.setattr(ref, "RECHECK_S", 0.0)
+    case = _file(ctx, 10)  # this process reloads the reference data, the rules stay
+    assert ref.reference_data(ctx).units["greening"].name_zh == "绿化市容所（新）"
+    assert case.routing["ruleset_hash"] == good_hash and case.unit_code == "greening"
+    assert ctx.rules.last_error.startswith(f"{rules_copy}:2: ")
+    health = create_app(context=ctx).test_client().get("/healthz").get_json()
+    assert health["rules"]["status"] == "error"
+    assert health["rules"]["sha256"] == good_hash
+    assert health["rules"]["error"].startswith(f"{rules_copy}:2: ")
+
+
+def test_reference_data_a_rule_no_longer_fits_is_refused_and_the_rules_keep_serving(
+        ctx, other, restore, monkeypatch, caplog):
+    """Another process stored units without one the rules name (bypassing the checks of init
+    and import): this process checks its rules again, refuses them and keeps the last good."""
+    from gridroute.services import reference as ref
+
+    good_hash = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    _file(ctx, 9)
+    lines = SHIPPED.read_text(encoding="utf-8").splitlines()
+    greening_line = next(i for i, line in enumerate(lines, 1)
+                         if 'assign = "greening"' in line)
+    ref.store_reference(other, dataclasses_replace_units(
+        restore, {k: v for k, v in restore.units.items() if k != "greening"}))
+    monkeypatch.setattr(ref, "RECHECK_S", 0.0)
+    with caplog.at_level("ERROR", logger="gridroute.rules.holder"):
+        status = ref.rules_status(ctx)
+    assert status["status"] == "error" and status["sha256"] == good_hash
+    assert f":{greening_line}: " in status["error"]
+    assert "unknown unit 'greening'" in status["error"]
+    assert "refused, still serving sha256" in caplog.text
+    assert ctx.rules.current().content_hash == good_hash
+
+
+def dataclasses_replace_units(data, units):
+    import dataclasses
+
+    return dataclasses.replace(data, units=units)

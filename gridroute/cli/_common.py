@@ -1,6 +1,7 @@
 """Helpers shared by the CLI modules."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
 
 import click
@@ -44,3 +45,31 @@ def parse_iso(text: str, option: str, tz: tzinfo) -> datetime:
     except ValueError:
         raise click.BadParameter(f"not an ISO 8601 date-time: {text!r}", param_hint=option) from None
     return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+@contextmanager
+def reference_errors(ctx: click.Context, *, prefix: str | None = None):
+    """Reference data and rules refusals as one line per problem and exit status 1 (nothing
+    was committed)."""
+    from gridroute.reference.loaders import ReferenceDataError
+    from gridroute.rules.parse import RulesError
+    from gridroute.services.reference import ReferenceRefused
+
+    try:
+        yield
+    except ReferenceDataError as exc:
+        for line in exc.errors:
+            click.echo(f"error: {prefix + ': ' if prefix and not line.startswith(prefix) else ''}"
+                       f"{line}", err=True)
+        click.echo("nothing imported", err=True)
+        ctx.exit(1)
+    except ReferenceRefused as exc:
+        for line in exc.errors:
+            click.echo(f"error: {line}", err=True)
+        click.echo("reference data refused: nothing committed", err=True)
+        ctx.exit(1)
+    except RulesError as exc:
+        for line in exc.errors:
+            click.echo(f"error: {line}", err=True)
+        click.echo("the rules file has errors", err=True)
+        ctx.exit(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gridroute.cli._common import cli_context, parse_iso
+from gridroute.cli._common import cli_context, parse_iso, reference_errors
 
 
 @click.group()
@@ -74,13 +74,20 @@ def db_status(ctx: click.Context) -> None:
 
 
 @click.command()
+@click.option("--reset-reference", is_flag=True,
+              help="Replace the database's reference data with the configured CSV files "
+                   "(categories and standards rows they lack are retired; refused while open "
+                   "cases use a 小类 or unit it would remove). Without it, the files only seed "
+                   "an empty database.")
 @click.pass_context
-def init(ctx: click.Context) -> None:
-    """Create/upgrade the database and load the grid, reference data and rules (safe to rerun)."""
+def init(ctx: click.Context, reset_reference: bool) -> None:
+    """Create/upgrade the database and load the grid, reference data and rules (safe to rerun:
+    reference data imported since is never reverted)."""
     from gridroute.services.setup import initialise
 
     app_ctx = cli_context(ctx, require_schema=False)
-    summary = initialise(app_ctx)
+    with reference_errors(ctx):
+        summary = initialise(app_ctx, reset_reference=reset_reference)
     for line in summary:
         click.echo(line)
 
@@ -167,18 +174,39 @@ def grids_load(ctx: click.Context, path: str | None, layer: str | None, force: b
 
 @click.command("standards")
 @click.argument("xlsx_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--strict", is_flag=True,
+              help="Import nothing if any row is rejected (default: import the readable rows).")
+@click.option("--dry-run", is_flag=True, help="Print what would change and write nothing.")
 @click.pass_context
-def import_standards(ctx: click.Context, xlsx_path: str) -> None:
-    """Import 部件/事件 standards (立案条件, 处置时限, 结案条件) from a city's Excel template.
-    Any unreadable row refuses the whole file."""
-    from gridroute.reference.loaders import ReferenceDataError
+def import_standards(ctx: click.Context, xlsx_path: str, strict: bool, dry_run: bool) -> None:
+    """Merge 部件/事件 standards (立案条件, 处置时限, 结案条件) from a city's Excel catalogue.
+
+    A standards row keeps its id while its 小类 and 立案条件 are unchanged; rows and 小类 the
+    workbook no longer lists are retired. A row that cannot be read is rejected by itself
+    (exit status 3) and the others import, unless --strict. Exit status 0: imported, perhaps
+    with warnings; 1: nothing imported (file unreadable, a rule would break)."""
     from gridroute.services.reference import import_standards_workbook
 
-    try:
-        categories, standards = import_standards_workbook(cli_context(ctx), xlsx_path)
-    except ReferenceDataError as exc:
-        for line in exc.errors:
-            click.echo(f"{xlsx_path}: {line}", err=True)
-        click.echo("nothing imported", err=True)
-        ctx.exit(1)
-    click.echo(f"imported {categories} categories and {standards} standards rows")
+    with reference_errors(ctx, prefix=xlsx_path):
+        outcome = import_standards_workbook(cli_context(ctx), xlsx_path, strict=strict,
+                                            dry_run=dry_run)
+    for line in outcome.warnings:
+        click.echo(f"warning: {xlsx_path}: {line}", err=True)
+    for line in outcome.rejected:
+        click.echo(f"rejected: {xlsx_path}: {line}", err=True)
+    for line in outcome.diff.lines():
+        click.echo(line)
+    if strict and outcome.rejected:
+        click.echo(f"{len(outcome.rejected)} row problem(s); nothing imported (--strict)",
+                   err=True)
+        ctx.exit(3)
+    data = outcome.data
+    counts = f"{len(data.categories)} 小类 and {len(data.standards)} standards rows"
+    if dry_run:
+        click.echo(f"dry run: nothing written ({counts} after the import)")
+    elif outcome.written:
+        click.echo(f"imported: {counts} in force (reference revision {outcome.revision})")
+    else:
+        click.echo(f"unchanged: {counts} in force")
+    if outcome.rejected:
+        ctx.exit(3)

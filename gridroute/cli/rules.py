@@ -1,14 +1,7 @@
 """`gridroute rules …`: work with routing rule files."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-
-from gridroute.reference import (
-    ReferenceDataError, load_categories_csv, load_standards_csv, load_units_csv,
-)
-from gridroute.rules import RulesError, check_ruleset, load_ruleset
 
 
 def _config():
@@ -31,66 +24,44 @@ def rules() -> None:
 @rules.command("check")
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--units", "units_path", type=click.Path(dir_okay=False),
-              help="units CSV (default: reference.units from the configuration)")
+              help="units CSV (checks against the CSV files; default: reference.units)")
 @click.option("--categories", "categories_path", type=click.Path(dir_okay=False),
-              help="categories CSV (default: reference.categories)")
+              help="categories CSV (checks against the CSV files; default: reference.categories)")
 @click.option("--standards", "standards_path", type=click.Path(dir_okay=False),
-              help="standards CSV (default: reference.standards, if the file exists)")
+              help="standards CSV (checks against the CSV files; default: reference.standards, "
+                   "if the file exists)")
+@click.option("--against", type=click.Choice(["auto", "database", "files"]), default="auto",
+              show_default=True,
+              help="Reference data to check against: the database's (what the running system "
+                   "uses), the CSV files, or the database when it holds reference data.")
 def check(file: str | None, units_path: str | None, categories_path: str | None,
-          standards_path: str | None) -> None:
-    """Check a rules FILE (default: rules.path from the configuration).
+          standards_path: str | None, against: str) -> None:
+    """Check a rules FILE (default: rules.path from the configuration) as the running system
+    does, and say which reference data it was checked against.
 
     Prints errors (exit status 1) and warnings such as rules shadowed by an earlier rule
     (exit status 0), each with file:line where known.
     """
-    needs_config = not (file and units_path and categories_path)
-    config = _config() if needs_config else None
-    file = file or config.rules.path
-    units_path = units_path or config.reference.units
-    categories_path = categories_path or config.reference.categories
-    if standards_path is None and config is not None and Path(config.reference.standards).exists():
-        standards_path = config.reference.standards
+    from gridroute.services.reference import check_rules_file
 
-    reference_errors: list[str] = []
-    known_units: set[str] = set()
-    known_categories: set[str] = set()
-    known_standards: set[str] | None = None
-    try:
-        known_units = {u.code for u in load_units_csv(units_path)}
-    except ReferenceDataError as exc:
-        reference_errors.extend(exc.errors)
-    try:
-        known_categories = {c.code for c in load_categories_csv(categories_path)}
-    except ReferenceDataError as exc:
-        reference_errors.extend(exc.errors)
-    if standards_path and not reference_errors:
-        try:
-            known_standards = {s.id for s in load_standards_csv(
-                standards_path, categories=known_categories)}
-        except ReferenceDataError as exc:
-            reference_errors.extend(exc.errors)
-    if reference_errors:
-        for message in reference_errors:
+    result = check_rules_file(_config(), file, units=units_path, categories=categories_path,
+                              standards=standards_path, against=against)
+    file = file or _config().rules.path
+    if result.reference_errors:
+        for message in result.reference_errors:
             click.echo(f"error: {message}")
-        click.echo(f"{len(reference_errors)} error(s) in reference data; rules not checked")
+        click.echo(f"{len(result.reference_errors)} error(s) in reference data; "
+                   f"rules not checked")
         raise SystemExit(1)
-
-    errors, warnings = check_ruleset(file, known_units=known_units,
-                                     known_categories=known_categories,
-                                     known_standards=known_standards)
-    for message in errors:
+    for message in result.errors:
         click.echo(f"error: {message}")
-    for message in warnings:
+    for message in result.warnings:
         click.echo(f"warning: {message}")
-    if errors:
-        click.echo(f"{file}: {len(errors)} error(s), {len(warnings)} warning(s)")
+    if result.errors:
+        click.echo(f"{file}: {len(result.errors)} error(s), {len(result.warnings)} warning(s)")
+    else:
+        click.echo(f"{file}: OK, {len(result.ruleset.rules)} rules, {len(result.warnings)} "
+                   f"warning(s), sha256 {result.ruleset.short_hash}")
+    click.echo(f"checked against {result.against}")
+    if result.errors:
         raise SystemExit(1)
-    try:
-        ruleset = load_ruleset(file, known_units=known_units, known_categories=known_categories,
-                               known_standards=known_standards)
-    except RulesError as exc:  # the file changed between the two reads
-        for message in exc.errors:
-            click.echo(f"error: {message}")
-        raise SystemExit(1) from None
-    click.echo(f"{file}: OK, {len(ruleset.rules)} rules, {len(warnings)} warning(s), "
-               f"sha256 {ruleset.short_hash}")

@@ -14,14 +14,16 @@ import io
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Container
 from pathlib import Path
 from typing import Callable, Iterable
 
+from gridroute.reference.merge import StandardsWorkbook, WorkbookRow
 from gridroute.reference.models import (
     KIND_LETTERS, UNIT_TYPES, URGENCIES, Category, Component, ReferenceData, Standard, Unit,
 )
-from gridroute.sla.clock import Limit, LimitParseError
+from gridroute.sla.clock import CHINESE_LIMIT_UNITS, Limit, LimitParseError
 
 PathLike = str | os.PathLike
 
@@ -459,15 +461,61 @@ def _two_digits(text: str, parent: str | None = None) -> str | None:
     return None
 
 
+_LEADING_LIMIT_RE = re.compile(
+    r"\s*(\d+(?:\.\d+)?|\.\d+)\s*个?\s*("
+    + "|".join(sorted(map(re.escape, CHINESE_LIMIT_UNITS), key=len, reverse=True)) + ")")
+_NOTE_TRIM = " \t,，;；:：、。()（）[]【】"
+
+
+def read_limit_cell(text: str) -> tuple[Limit, str, str]:
+    """A 处置时限 cell → (limit, the text read as the limit, the note after it).
+
+    `2紧急工作时` reads whole; `1紧急工作时制止` reads 1 natural hour with the note "制止" (catalogues
+    append the expected action). Raises `LimitParseError` when no limit starts the cell."""
+    normal = unicodedata.normalize("NFKC", text).strip()
+    try:
+        return Limit.parse_chinese(normal), normal, ""
+    except LimitParseError:
+        pass
+    match = _LEADING_LIMIT_RE.match(normal)
+    if match is None:
+        raise LimitParseError(f"no limit at the start of {text!r}")
+    read = match.group(0).strip()
+    return Limit.parse_chinese(read), read, normal[match.end():].strip(_NOTE_TRIM)
+
+
 def load_standards_xlsx(path: PathLike) -> tuple[list[Category], list[Standard]]:
-    """Import a standards catalogue workbook with sheets 部件 and 事件.
+    """The whole workbook or nothing: raises `ReferenceDataError` for any rejected row.
+    Standards ids number each 小类's rows from 1 in workbook order (see
+    `read_standards_workbook` for the lenient reading and the columns)."""
+    workbook = read_standards_workbook(path)
+    if workbook.rejected:
+        raise ReferenceDataError(workbook.rejected)
+    seqs: dict[str, int] = {}
+    standards = []
+    for row in workbook.rows:
+        seq = seqs[row.category_code] = seqs.get(row.category_code, 0) + 1
+        standards.append(Standard(
+            id=f"{row.category_code}-{seq}", category_code=row.category_code, seq=seq,
+            filing_condition=row.filing_condition, urgency=row.urgency, limit=row.limit,
+            closing_condition=row.closing_condition, handling_unit_hint=row.handling_unit_hint,
+            supervising_dept=row.supervising_dept, limit_note=row.limit_note))
+    return list(workbook.categories.values()), standards
+
+
+def read_standards_workbook(path: PathLike) -> StandardsWorkbook:
+    """Read a standards catalogue workbook with sheets 部件 and 事件, row by row.
 
     Each sheet has a header row with 大类代码, 大类名称, 小类代码, 小类名称, 处置单位, 主管部门,
     立案条件, 结案条件, 处置时限 (found by name, in any order). A continuation row leaves the first
     six columns blank and adds another 立案条件 row to the 小类 above; a row that gives a 小类 but
-    leaves 大类代码 and 大类名称 blank stays in the 大类 above (merged cells). 处置时限 is read with
-    `Limit.parse_chinese`; a limit containing 紧急 makes the row urgent. Category codes are the kind
-    letter + 2-digit 大类 + 2-digit 小类; English names are left empty.
+    leaves 大类代码 and 大类名称 blank stays in the 大类 above (merged cells). 处置时限 is read by
+    `read_limit_cell` (text after the limit is kept as the row's note, with a warning); a limit
+    containing 紧急 makes the row urgent. Category codes are the kind letter + 2-digit 大类 +
+    2-digit 小类; English names are left empty.
+
+    A row that cannot be read is rejected by itself (`sheet!row: column: reason`); an unreadable
+    file, a missing sheet or column raises `ReferenceDataError`.
     """
     from openpyxl import load_workbook  # imported here: only the importer needs openpyxl
 
@@ -477,56 +525,56 @@ def load_standards_xlsx(path: PathLike) -> tuple[list[Category], list[Standard]]
     except Exception as exc:  # openpyxl raises many types for a non-workbook file
         raise ReferenceDataError([f"{source}: cannot open workbook ({exc})"]) from None
     errors: list[str] = []
-    categories: dict[str, Category] = {}
+    result = StandardsWorkbook()
     category_rows: dict[str, str] = {}
-    standards: list[Standard] = []
     try:
         for sheet_name, kind in XLSX_SHEETS:
             if sheet_name not in workbook.sheetnames:
                 errors.append(f"{source}: sheet '{sheet_name}' missing "
                               f"(sheets: {', '.join(workbook.sheetnames)})")
                 continue
-            _read_sheet(workbook[sheet_name], sheet_name, kind, errors, categories,
-                        category_rows, standards)
+            errors.extend(_read_sheet(workbook[sheet_name], sheet_name, kind, result,
+                                      category_rows))
     finally:
         workbook.close()
     if errors:
         raise ReferenceDataError(errors)
-    return list(categories.values()), standards
+    return result
 
 
-def _read_sheet(sheet, sheet_name: str, kind: str, errors: list[str],
-                categories: dict[str, Category], category_rows: dict[str, str],
-                standards: list[Standard]) -> None:
+def _read_sheet(sheet, sheet_name: str, kind: str, result: StandardsWorkbook,
+                category_rows: dict[str, str]) -> list[str]:
+    """Rows of one sheet into `result`; returns the sheet-level errors (header)."""
     rows = [(n, [_cell_text(v) for v in values])
             for n, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
     header_at = next((i for i, (_, cells) in enumerate(rows[:10]) if "大类代码" in cells), None)
     if header_at is None:
-        errors.append(f"{sheet_name}!1: header: no row with '大类代码' in the first 10 rows")
-        return
+        return [f"{sheet_name}!1: header: no row with '大类代码' in the first 10 rows"]
     header_no, header = rows[header_at]
     columns: dict[str, int] = {}
+    errors = []
     for name in XLSX_COLUMNS:
         if name in header:
             columns[name] = header.index(name)
         else:
             errors.append(f"{sheet_name}!{header_no}: header: missing column '{name}'")
-    if len(columns) != len(XLSX_COLUMNS):
-        return
+    if errors:
+        return errors
     letter = KIND_LETTERS[kind]
     context: dict[str, str] | None = None  # the first six columns currently in force
     broken = False  # the 小类 above was unreadable (already reported)
-    seqs: dict[str, int] = {}
+    first_six = XLSX_COLUMNS[:6]
     for row_no, cells in rows[header_at + 1:]:
         values = {name: (cells[i] if i < len(cells) else "") for name, i in columns.items()}
         if not any(values.values()):
             continue
         where = f"{sheet_name}!{row_no}"
         problems: list[str] = []
-        first_six = XLSX_COLUMNS[:6]
         if not any(values[name] for name in first_six):
             if context is None and not broken:
                 problems.append(f"{where}: 小类代码: continuation row before any 小类")
+            elif context is None:
+                problems.append(f"{where}: 小类代码: the 小类 above could not be read")
         else:
             inherited = context or {}
             new = {name: values[name] for name in first_six}
@@ -546,38 +594,42 @@ def _read_sheet(sheet, sheet_name: str, kind: str, errors: list[str],
             for name in ("大类名称", "小类名称"):
                 if not new[name]:
                     problems.append(f"{where}: {name}: empty")
-            if major is not None and minor is not None:
+            if not problems:
                 new["code"] = f"{letter}{major}{minor}"
                 new["major"], new["minor"] = major, minor
-                context, broken = new, False
-            else:
+                problems.extend(_register_category(where, new["code"], kind, new,
+                                                   result.categories, category_rows))
+            if problems:
                 context, broken = None, True
-        if not values["立案条件"]:
+            else:
+                context, broken = new, False
+        filing = values["立案条件"]
+        if not filing:
             problems.append(f"{where}: 立案条件: empty")
-        limit = None
+        limit, read, note = None, "", ""
         limit_text = values["处置时限"]
         if not limit_text:
             problems.append(f"{where}: 处置时限: empty")
         else:
             try:
-                limit = Limit.parse_chinese(limit_text)
+                limit, read, note = read_limit_cell(limit_text)
             except LimitParseError:
-                problems.append(f"{where}: 处置时限: cannot read '{limit_text}'")
-        if context is not None and not problems:
-            code = context["code"]
-            problems.extend(_register_category(where, code, kind, context, categories,
-                                               category_rows))
-        errors.extend(problems)
-        if problems or context is None:
+                problems.append(f"{where}: 处置时限: cannot read '{limit_text}' "
+                                f"(no limit such as 4工作时 at its start)")
+        if problems:
+            result.rejected.extend(problems)
+            if context is not None and filing:
+                result.kept.add((context["code"], filing))
             continue
-        code = context["code"]
-        seqs[code] = seqs.get(code, 0) + 1
-        standards.append(Standard(
-            id=f"{code}-{seqs[code]}", category_code=code, seq=seqs[code],
-            filing_condition=values["立案条件"],
-            urgency="urgent" if "紧急" in limit_text else "normal", limit=limit,
-            closing_condition=values["结案条件"], handling_unit_hint=context["处置单位"],
-            supervising_dept=context["主管部门"]))
+        if note:
+            result.warnings.append(f"{where}: 处置时限: read '{read}' from '{limit_text}', "
+                                   f"note '{note}'")
+        result.rows.append(WorkbookRow(
+            where=where, category_code=context["code"], filing_condition=filing,
+            closing_condition=values["结案条件"],
+            urgency="urgent" if "紧急" in read else "normal", limit=limit, limit_note=note,
+            handling_unit_hint=context["处置单位"], supervising_dept=context["主管部门"]))
+    return []
 
 
 def _register_category(where: str, code: str, kind: str, context: dict[str, str],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from gridroute.sla.clock import Limit
 
@@ -45,6 +46,7 @@ class Category:
     minor_name_en: str
     duplicate_radius_m: float | None = None
     duplicate_window_h: float | None = None
+    retired_at: datetime | None = None  # no longer in the catalogue; kept for old cases
 
     @property
     def kind_letter(self) -> str:
@@ -69,6 +71,8 @@ class Standard:
     closing_condition: str  # 结案条件
     handling_unit_hint: str = ""  # 处置单位 as written in the catalogue
     supervising_dept: str = ""  # 主管部门
+    limit_note: str = ""  # text after the limit in the catalogue's cell, e.g. "制止"
+    retired_at: datetime | None = None  # removed from the catalogue; its id is never reused
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,25 @@ class Component:
 
 @dataclass(frozen=True)
 class ReferenceData:
-    """All reference tables, keyed by code, cross-checked by `load_reference`."""
+    """All reference tables, keyed by code, cross-checked by `load_reference`.
+
+    `categories` and `standards` hold what is in force; rows removed from the catalogue are kept
+    in `retired_categories` / `retired_standards` (cases filed under them still name them, and
+    a standards id is never given to another row)."""
 
     categories: dict[str, Category] = field(default_factory=dict)
     standards: dict[str, Standard] = field(default_factory=dict)
     units: dict[str, Unit] = field(default_factory=dict)
     components: dict[str, Component] = field(default_factory=dict)
+    retired_categories: dict[str, Category] = field(default_factory=dict)
+    retired_standards: dict[str, Standard] = field(default_factory=dict)
+
+    def find_standard(self, standard_id: str) -> Standard | None:
+        """A standards row by id, in force or retired."""
+        return self.standards.get(standard_id) or self.retired_standards.get(standard_id)
+
+    def find_category(self, code: str) -> Category | None:
+        return self.categories.get(code) or self.retired_categories.get(code)
 
     def standards_for(self, category_code: str) -> list[Standard]:
         """Standards rows of one 小类 in `seq` order."""

@@ -451,18 +451,30 @@ def load_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
                          known_categories=known_categories, known_standards=known_standards)
 
 
-def check_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
-                  known_categories: Collection[str],
-                  known_standards: Collection[str] | None = None
-                  ) -> tuple[list[str], list[str]]:
-    """Validate a rules file without raising: `(errors, warnings)`. Warnings name rules that
-    can never match because an earlier rule catches all their reports (shadowing)."""
+def inspect_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
+                    known_categories: Collection[str],
+                    known_standards: Collection[str] | None = None
+                    ) -> tuple[RuleSet | None, list[str], list[str]]:
+    """Validate a rules file without raising: `(ruleset, errors, warnings)`; the rule set is
+    None when the file cannot be read. Warnings name rules that can never match because an
+    earlier rule catches all their reports (shadowing)."""
     try:
         data = read_rules_file(path)
     except RulesError as exc:
-        return exc.errors, []
+        return None, exc.errors, []
     ruleset, errors = _parse(data, str(path), known_units, known_categories, known_standards)
     warnings = shadow_warnings(ruleset, known_categories)
     if not ruleset.rules and not errors:
         warnings.append(f"{path}: no rules: every report goes to its street grid centre")
+    return ruleset, errors, warnings
+
+
+def check_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
+                  known_categories: Collection[str],
+                  known_standards: Collection[str] | None = None
+                  ) -> tuple[list[str], list[str]]:
+    """`inspect_ruleset` without the rule set: `(errors, warnings)`."""
+    _, errors, warnings = inspect_ruleset(path, known_units=known_units,
+                                          known_categories=known_categories,
+                                          known_standards=known_standards)
     return errors, warnings

@@ -37,13 +37,16 @@ def phase_limit(ctx, case: Case, phase: str) -> Limit:
     rule's override."""
     sla = ctx.config.sla
     if phase == "handle":
-        override = (case.routing or {}).get("limit")
-        if override:
-            return _parse_limit(override)
+        routing = case.routing or {}
+        # a rule's override, else the standard's limit as it was when the case was filed
+        # (an import may have changed or retired the row since)
+        kept = routing.get("limit") or routing.get("standard_limit")
+        if kept:
+            return _parse_limit(kept)
         if case.standard_id:
             from gridroute.services.reference import reference_data
 
-            standard = reference_data(ctx).standards.get(case.standard_id)
+            standard = reference_data(ctx).find_standard(case.standard_id)
             if standard is not None:
                 return standard.limit
         return _parse_limit(sla.handle_default_limit)

@@ -115,9 +115,9 @@ class AppContext:
     def invalidate_reference(self) -> None:
         """Forget the reference data and everything built from it."""
         with self.lock:
+            # the rules holder stays: it validates the file again against the new codes and
+            # keeps the last good rules if the file no longer fits them
             self.reference_cache.clear()
-            # the rules holder checks unit/category codes against the reference data
-            self.__dict__.pop("rules", None)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -35,7 +35,7 @@ def explain_routing(ctx: AppContext, *, category: str, lon: float, lat: float, c
     if unit is None:
         raise ServiceError(f"rule engine chose unknown unit {decision.unit_code!r}", field="rules")
     limit = phase_limit(ctx, case, "handle")
-    standard = data.standards.get(case.standard_id) if case.standard_id else None
+    standard = data.find_standard(case.standard_id) if case.standard_id else None
     lines = [
         f"point: ({lon}, {lat}) {p.crs} → WGS84 ({p.lon:.6f}, {p.lat:.6f})",
         f"cell: {loc.cell_code} ({loc.status}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 from gridroute import __version__
 from gridroute.services.context import AppContext
 from gridroute.services.grids import grid_overview
+from gridroute.services.reference import rules_status
 
 
 def health_report(ctx: AppContext) -> dict:
@@ -24,6 +25,7 @@ def health_report(ctx: AppContext) -> dict:
         report["grid"] = {"version_id": overview["version_id"],
                           "content_hash": overview["content_hash"],
                           "cells": overview["cell_count"], "streets": len(overview["streets"])}
+    report["rules"] = rules_status(ctx)  # an error here still routes: the last good rules serve
     today = ctx.now().date()
     warning = ctx.calendar.coverage_warning(today)
     if warning:

@@ -193,6 +193,11 @@ def choose_standard(ctx: AppContext, category_code: str, urgency: str,
     return rows[0].id if rows else None
 
 
+def _standard_limit(ctx: AppContext, standard_id: str | None) -> str | None:
+    standard = reference_data(ctx).find_standard(standard_id) if standard_id else None
+    return str(standard.limit) if standard is not None else None
+
+
 def submit_report(ctx: AppContext, report: ReportInput, *, now: datetime | None = None,
                   uow: UnitOfWork | None = None) -> IntakeResult:
     """File one report. With an idempotency key seen before, returns that case unchanged."""
@@ -251,6 +256,8 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
         "ruleset_hash": decision.ruleset_hash, "fallback": bool(decision.fallback),
         "explanation": decision.explanation, "auto_file": bool(decision.auto_file),
         "limit": str(decision.limit) if decision.limit else None,
+        # the standard's limit as filed: a later catalogue import may change the row
+        "standard_limit": _standard_limit(ctx, case.standard_id),
     }
     actor = report.actor or report.reporter or p.channel.value
     role = "inspector" if p.channel is Channel.INSPECTOR else "public" if p.channel in (

@@ -90,6 +90,9 @@ _CHINESE_UNITS = {
     "天": "working_days",
 }
 
+CHINESE_LIMIT_UNITS = tuple(_CHINESE_UNITS)
+"""The unit words a 处置时限 text may use."""
+
 _NUMBER = r"(\d+(?:\.\d+)?|\.\d+)"
 
 

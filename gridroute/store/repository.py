@@ -22,6 +22,7 @@ from gridroute.store.db import READ_ONLY
 from gridroute.store.grids import GridRepository
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
+from gridroute.store.reference import ReferenceRepository
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -238,6 +239,7 @@ class UnitOfWork:
         self.escalations = EscalationRepository(conn)
         self.grids = GridRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.reference = ReferenceRepository(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

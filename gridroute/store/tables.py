@@ -125,6 +125,7 @@ categories = Table(
     Column("minor_name_en", Text, nullable=False, default=""),
     Column("duplicate_radius_m", Float),
     Column("duplicate_window_h", Float),
+    Column("retired_at", TS),  # no longer in the catalogue (kept: cases name it)
 )
 
 standards = Table(
@@ -139,6 +140,8 @@ standards = Table(
     Column("closing_condition", Text, nullable=False, default=""),
     Column("handling_unit_hint", Text, default=""),
     Column("supervising_dept", Text, default=""),
+    Column("limit_note", Text, default=""),
+    Column("retired_at", TS),  # removed from the catalogue; the id is never reused
 )
 
 components = Table(
