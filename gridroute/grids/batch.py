@@ -265,14 +265,15 @@ def _format_distances(status: np.ndarray, dist: np.ndarray) -> list[str]:
     return out
 
 
-def check_output_path(in_path: str | os.PathLike, out_path: str | os.PathLike) -> None:
+def check_output_path(in_path: str | os.PathLike, out_path: str | os.PathLike,
+                      option: str = "--out") -> None:
     """Refuse, before any work, an output that is the input or cannot be written."""
     src, dst = Path(in_path), Path(out_path)
     if dst.exists() and src.exists() and os.path.samefile(src, dst) \
             or dst.resolve() == src.resolve():
-        raise BatchInputError(f"{dst}: --out is the input file; choose another name")
+        raise BatchInputError(f"{dst}: {option} is the input file; choose another name")
     if dst.is_dir():
-        raise BatchInputError(f"{dst}: --out is a directory")
+        raise BatchInputError(f"{dst}: {option} is a directory")
     parent = dst.parent if str(dst.parent) else Path(".")
     if not parent.is_dir():
         raise BatchInputError(f"{dst}: folder {parent} does not exist")
