@@ -621,10 +621,11 @@ def load_grid(
     tags = [_parse_tags(v) for v in raw[tcol].tolist()] if tcol else [()] * len(raw)
 
     codes = df["cell_code"].tolist()
+    matching = [c is not None and scheme.matches(c) for c in codes]
 
     def derive(kind: str, fn) -> list[str | None]:
-        return [e if e is not None else (fn(c) if c is not None and scheme.matches(c) else None)
-                for e, c in zip(explicit[kind], codes)]
+        return [e if e is not None else (fn(c) if ok else None)
+                for e, c, ok in zip(explicit[kind], codes, matching)]
 
     df["community_code"] = derive("community_code", scheme.community)
     df["street_code"] = derive("street_code", scheme.street)

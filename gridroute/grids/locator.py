@@ -40,6 +40,7 @@ INDEX_FORMAT = 2
 indexes built by older code are rebuilt (see gridroute.grids.cache)."""
 
 _OUTSIDE_FAR = -1
+_SLICE = 65_536  # segments walked at a time
 _OUTSIDE_NEAR = -2
 _MIXED_BASE = -3  # mixed bucket k is stored as -3 - k
 _EDGE_EPS = 1e-6  # safety margin of the edge walk, in bucket units
@@ -280,15 +281,24 @@ class Locator:
         seg_cell = self._part_cell[seg_part]
         au, av = self._to_grid(segs[:, 0], segs[:, 1])
         bu, bv = self._to_grid(segs[:, 2], segs[:, 3])
-        mark_bucket, mark_seg = self._edge_buckets(au, av, bu, bv)
-        fill_lab, fill_cnt = self._scanline_fill(au, av, bu, bv, seg_cell, seg_left)
-        lab = self._mixed_buckets(mark_bucket, seg_cell[mark_seg], fill_lab, fill_cnt)
-        del fill_lab, fill_cnt
+        # in slices of segments: the walk's temporaries are ten arrays per (segment, column),
+        # which for a whole city would triple the peak memory of the build
+        marks = [self._edge_buckets(au[i:i + _SLICE], av[i:i + _SLICE], bu[i:i + _SLICE],
+                                    bv[i:i + _SLICE], offset=i)
+                 for i in range(0, len(au), _SLICE)] or [(np.zeros(0, np.int64),) * 2]
+        mark_bucket = np.concatenate([m[0] for m in marks])
+        mark_seg = np.concatenate([m[1] for m in marks])
+        del marks
+        lab, fill_cnt = self._scanline_fill(au, av, bu, bv, seg_cell, seg_left)
+        lab[fill_cnt != 1] = _OUTSIDE_FAR  # pure where exactly one cell holds the centre
+        covered_twice = np.flatnonzero(fill_cnt > 1)
+        del fill_cnt
+        lab = self._mixed_buckets(mark_bucket, seg_cell[mark_seg], lab, covered_twice)
         self._near_buckets(lab)
         self._lab = lab
         self._simple_buckets(segs, seg_left, mark_bucket, mark_seg, seg_cell)
 
-    def _edge_buckets(self, au, av, bu, bv) -> tuple[np.ndarray, np.ndarray]:
+    def _edge_buckets(self, au, av, bu, bv, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Step 1: every (bucket, segment) pair where the segment touches the bucket.
 
         A conservative supercover walk with margin ``_EDGE_EPS``: column by column along the
@@ -318,7 +328,7 @@ class Locator:
         r0 = np.floor(lo).astype(np.int64)
         r1 = np.floor(hi).astype(np.int64)
         pid, row = _expand_ranges(r0, np.maximum(r1 - r0 + 1, 1))
-        return row * self._ncols + col[pid], sid[pid]
+        return row * self._ncols + col[pid], (sid[pid] + offset).astype(np.int32)
 
     def _scanline_fill(self, au, av, bu, bv, seg_cell, seg_left) -> tuple[np.ndarray, np.ndarray]:
         """Step 2: winding numbers at bucket centres, per cell, by scanlines.
@@ -339,39 +349,37 @@ class Locator:
         ucross = au[sid] + (row + 0.5 - av[sid]) * inv_slope[sid]
         col = np.clip(np.ceil(ucross - 0.5).astype(np.int64), 0, ncols)
         del ucross
-        width = ncols + 1
-        where = row * width + col
+        # a crossing right of a row's last centre lands on the next row's first bucket: the
+        # row's crossings sum to 0 (closed rings), so the running sum restarts there anyway
+        where = row * ncols + col
         del row, col
-        wind = np.where((bv < av) == seg_left, 1, -1).astype(np.int64)[sid]
-        size = nrows * width
-        # every ring crosses a row with net winding 0, so one running sum over the flattened
-        # raster restarts at 0 on each row; the extra column takes crossings right of the last
-        cnt = np.bincount(where, weights=wind, minlength=size).astype(np.int16)
-        lab = np.bincount(where, weights=wind * (seg_cell[sid].astype(np.int64) + 1),
-                          minlength=size).astype(np.int32)
+        wind = np.where((bv < av) == seg_left, 1, -1).astype(np.int8)[sid]
+        size = nrows * ncols + 1
+        # Accumulated in place in int16/int32 (a weighted bincount makes float64 rasters).
+        cnt = np.zeros(size, dtype=np.int16)
+        lab = np.zeros(size, dtype=np.int32)
+        np.add.at(cnt, where, wind.astype(np.int16))
+        np.add.at(lab, where, wind * (seg_cell[sid] + 1).astype(np.int32))
         del where, wind, sid
         np.cumsum(cnt, out=cnt)
         np.cumsum(lab, out=lab)
         lab -= 1
-        fill_cnt = cnt.reshape(nrows, width)[:, :ncols].ravel()
-        fill_lab = lab.reshape(nrows, width)[:, :ncols].ravel()
-        return fill_lab, fill_cnt
+        return lab[:-1], cnt[:-1]
 
-    def _mixed_buckets(self, mark_bucket, mark_cell, fill_lab, fill_cnt) -> np.ndarray:
+    def _mixed_buckets(self, mark_bucket, mark_cell, lab, covered_twice) -> np.ndarray:
         """Step 3: labels; buckets touched by an edge or covered by several cells are mixed,
         each with the sorted list of cells that may hold a point in it."""
         nb = self._ncols * self._nrows
         n = self._n
         edge_mask = np.zeros(nb, dtype=bool)
         edge_mask[mark_bucket] = True
-        lab = np.where(fill_cnt == 1, fill_lab, _OUTSIDE_FAR).astype(np.int32)
         keys = [mark_bucket * n + mark_cell]
         # plus the cell covering the centre of each edge bucket (catches a cell containing
         # the whole bucket while other cells' edges cross it)
-        eb = np.flatnonzero(edge_mask & (fill_cnt == 1))
+        eb = np.flatnonzero(edge_mask & (lab >= 0))
         keys.append(eb.astype(np.int64) * n + lab[eb])
         # overlaps and edge buckets at overlaps: exact candidates from the tree
-        ob = np.flatnonzero(fill_cnt > 1)
+        ob = covered_twice
         if len(ob):
             r, c = np.divmod(ob, self._ncols)
             boxes = shapely.box(self._x0 + c * self._s, self._y0 + r * self._s,
@@ -381,11 +389,13 @@ class Locator:
         del edge_mask, eb, ob
         keys = _sorted_unique(np.concatenate(keys))
         kb, kc = np.divmod(keys, n)
+        del keys
+        kc = kc.astype(np.int32)
         first = np.ones(len(kb), dtype=bool)
         first[1:] = kb[1:] != kb[:-1]
         first_idx = np.flatnonzero(first)
         mixed_buckets = kb[first_idx]
-        self._cand = kc.astype(np.int32)
+        self._cand = kc
         self._cand_off = np.append(first_idx, len(kc)).astype(np.int64)
         lab[mixed_buckets] = _MIXED_BASE - np.arange(len(mixed_buckets), dtype=np.int32)
         return lab
@@ -415,24 +425,26 @@ class Locator:
         cs = canon[order]
         new = np.ones(len(cs), dtype=bool)
         new[1:] = np.any(cs[1:] != cs[:-1], axis=1)
-        canon_id = np.empty(len(cs), dtype=np.int64)
+        canon_id = np.empty(len(cs), dtype=np.int32)
         canon_id[order] = np.cumsum(new) - 1
         seg_table = cs[new]
+        del a, b, flip, canon, order, cs, new
         degenerate = np.all(seg_table[:, :2] == seg_table[:, 2:], axis=1)
 
-        mid = (_MIXED_BASE - self._lab[mark_bucket]).astype(np.int64)
-        # per mixed bucket, by weighted counts (ufunc.at min/max were ten times slower): the
-        # marks all name one canonical segment, and per side all name one cell, exactly when
-        # n·Σx² = (Σx)² (values are integers far below 2**26: the sums are exact in float64)
-        def same(weights_of, select=None):
-            w = np.ones(len(mid)) if select is None else select.astype(np.float64)
-            x = weights_of.astype(np.float64) * w
-            count = np.bincount(mid, weights=w, minlength=nm)
-            total = np.bincount(mid, weights=x, minlength=nm)
-            squares = np.bincount(mid, weights=x * weights_of, minlength=nm)
-            one = count * squares == total * total
-            value = np.where(count > 0, total / np.maximum(count, 1), -1).astype(np.int64)
-            return count > 0, one, value
+        mid = (_MIXED_BASE - self._lab[mark_bucket]).astype(np.int32)
+
+        # per mixed bucket: do all its marks (on one side) carry the same value? Write each
+        # mark's value into its bucket (any one wins), then look for a mark that differs.
+        def same(values, select=None):
+            m = mid if select is None else mid[select]
+            v = (values if select is None else values[select]).astype(np.int32)
+            rep = np.full(nm, -1, dtype=np.int32)
+            rep[m] = v
+            differs = np.zeros(nm, dtype=bool)
+            differs[m[v != rep[m]]] = True
+            has = np.zeros(nm, dtype=bool)
+            has[m] = True
+            return has, ~differs, rep.astype(np.int64)
 
         cell = seg_cell[mark_seg]
         lside = left[mark_seg]
@@ -797,7 +809,7 @@ class Locator:
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values; sort and mask (np.unique took 90 times longer on 3.5 M keys)."""
-    values = np.sort(values)
+    values.sort()  # in place: callers pass a fresh array
     if len(values):
         keep = np.ones(len(values), dtype=bool)
         keep[1:] = values[1:] != values[:-1]

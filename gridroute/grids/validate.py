@@ -216,16 +216,16 @@ def validate_grid(
     # --- geometry: empty, non-polygonal, invalid ---------------------------------------------
     geoms = np.asarray(gdf.geometry.values, dtype=object).copy() if n else np.empty(0, object)
     usable = np.ones(n, dtype=bool)
-    empty = [i for i in range(n) if geoms[i] is None or geoms[i].is_empty]
+    kinds = shapely.get_type_id(geoms) if n else np.empty(0, dtype=int)  # None → -1
+    empty = np.flatnonzero((kinds < 0) | shapely.is_empty(geoms)).tolist() if n else []
     if empty:
         usable[empty] = False
         issues.append(GridIssue("error", "empty_geometry", tuple(codes[i] for i in empty),
                                 f"{len(empty)} cell(s) have no geometry"))
-    for i in range(n):
-        if usable[i] and shapely.get_type_id(geoms[i]) not in (3, 6, 7):
-            usable[i] = False
-            issues.append(GridIssue("error", "not_polygon", (codes[i],),
-                                    f"geometry is a {geoms[i].geom_type}, not a polygon"))
+    for i in np.flatnonzero(usable & ~np.isin(kinds, (3, 6, 7))).tolist():
+        usable[i] = False
+        issues.append(GridIssue("error", "not_polygon", (codes[i],),
+                                f"geometry is a {geoms[i].geom_type}, not a polygon"))
     if n:
         valid = np.zeros(n, dtype=bool)
         valid[usable] = shapely.is_valid(geoms[usable])
@@ -256,15 +256,14 @@ def validate_grid(
                     f"{new_area:.2f} m² ({pct} > {repair_max_area_change:.2%} allowed): "
                     "fix the polygon in the source file"))
         # a GeometryCollection that is valid still needs reducing to polygons
-        for i in np.flatnonzero(usable):
-            if shapely.get_type_id(geoms[i]) == 7:
-                fixed = polygonal_part(geoms[i])
-                if fixed is None:
-                    usable[i] = False
-                    issues.append(GridIssue("error", "not_polygon", (codes[i],),
-                                            "geometry collection without polygons"))
-                else:
-                    geoms[i] = fixed
+        for i in np.flatnonzero(usable & (shapely.get_type_id(geoms) == 7)):
+            fixed = polygonal_part(geoms[i])
+            if fixed is None:
+                usable[i] = False
+                issues.append(GridIssue("error", "not_polygon", (codes[i],),
+                                        "geometry collection without polygons"))
+            else:
+                geoms[i] = fixed
         gdf = gdf.set_geometry(list(geoms), crs=gdf.crs)
 
     # --- overlaps and gaps (need metres) --------------------------------------------------
@@ -274,12 +273,17 @@ def validate_grid(
             issues.append(GridIssue("warning", "skipped_checks", (),
                                     "overlap and gap checks skipped: no CRS"))
     elif len(idx) > 1:
-        issues.extend(_overlaps(geoms[idx], [codes[i] for i in idx], overlap_tolerance_m2))
+        # A valid polygonal coverage (edges matched, interiors disjoint: GEOS CoverageValidator)
+        # has no overlaps at all, and its streets can be merged by a coverage union, twenty
+        # times faster than a general union. Anything else takes the general path.
+        clean = bool(shapely.coverage_is_valid(geoms[idx]))
+        if not clean:
+            issues.extend(_overlaps(geoms[idx], [codes[i] for i in idx], overlap_tolerance_m2))
         if street_column and street_column in gdf.columns:
             streets = [None if v is None else str(v) for v in gdf[street_column].tolist()]
         else:
             streets = [scheme.street(c) if scheme.matches(c) else None for c in codes]
-        issues.extend(_gaps(geoms, codes, streets, idx, gap_tolerance_m2))
+        issues.extend(_gaps(geoms, codes, streets, idx, gap_tolerance_m2, clean))
 
     return ValidationReport(issues=issues, gdf=gdf, cell_count=n, source=source)
 
@@ -316,7 +320,7 @@ def _overlaps(geoms: np.ndarray, codes: list[str], tol: float) -> Iterable[GridI
     return out
 
 
-def _gaps(geoms, codes, streets, idx, tol: float) -> Iterable[GridIssue]:
+def _gaps(geoms, codes, streets, idx, tol: float, clean: bool = False) -> Iterable[GridIssue]:
     groups: dict[str, list[int]] = {}
     for i in idx.tolist():
         if streets[i] is not None:
@@ -326,7 +330,8 @@ def _gaps(geoms, codes, streets, idx, tol: float) -> Iterable[GridIssue]:
     small = 0
     small_area = 0.0
     for street, members in sorted(groups.items()):
-        union = shapely.union_all(geoms[members])
+        union = (shapely.coverage_union_all(geoms[members]) if clean
+                 else shapely.union_all(geoms[members]))
         holes = []
         for part in shapely.get_parts(union):
             if shapely.get_type_id(part) != 3:

@@ -19,15 +19,8 @@ def initialise(ctx: AppContext, *, reset_reference: bool = False) -> list[str]:
     upgrade(ctx.config.database.url)  # refuses a schema newer than this code
     lines.append(f"database ready: {ctx.config.database.url}")
     grid = load_grid_file(ctx)
-<<<<<<< HEAD
     lines.append(grid.status_line())
     lines.extend(grid.warnings)
-    data = load_reference_files(ctx)
-    lines.append(f"reference data: {len(data.categories)} categories, {len(data.standards)} "
-                 f"standards rows, {len(data.units)} units, {len(data.components)} components")
-=======
-    lines.append(f"grid version {grid.version_id} ({grid.content_hash[:12]}): {grid.cell_count} "
-                 f"cells, {'new version' if grid.created else 'unchanged'}")
     outcome = seed_reference(ctx, reset=reset_reference)
     data = outcome.data
     counts = (f"{len(data.categories)} categories, {len(data.standards)} standards rows, "
@@ -45,7 +38,6 @@ def initialise(ctx: AppContext, *, reset_reference: bool = False) -> list[str]:
         lines.append("  run `gridroute init --reset-reference` to replace it with the files")
     else:
         lines.append(f"reference data: {counts}, unchanged")
->>>>>>> main
     ruleset = ctx.rules.current()
     lines.append(f"rules: {len(ruleset.rules)} rules from {ruleset.source} "
                  f"({ruleset.content_hash[:12]})")
