@@ -40,8 +40,34 @@ def create_app(config: Config | None = None, *, context: AppContext | None = Non
 
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
+    _register_unavailable_handlers(app)
     logging.getLogger("gridroute").setLevel(logging.INFO)
     return app
+
+
+def _register_unavailable_handlers(app: Flask) -> None:
+    """A busy or unreachable database is 503 with Retry-After, never an HTML 500. Blueprints
+    with their own error format (the API, Open311) register handlers that take precedence;
+    the driver's error reaches them as the same `Unavailable` service error."""
+    from flask import jsonify
+    from sqlalchemy.exc import DBAPIError
+
+    from gridroute.services.errors import Unavailable, from_database_error
+
+    @app.errorhandler(Unavailable)
+    def _unavailable(exc: Unavailable):
+        response = jsonify({"error": exc.to_dict()})
+        response.status_code = exc.status
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError):
+        translated = from_database_error(exc)
+        if translated is None:
+            raise exc
+        return app.handle_user_exception(translated)
 
 
 def context_of(app: Flask) -> AppContext:

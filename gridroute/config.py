@@ -112,6 +112,14 @@ class NotifySettings:
     backoff_seconds: int = 30
 
 
+@dataclass(frozen=True)
+class AuthSettings:
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    session_hours: int = 12
+    min_password_length: int = 8
+
+
 # Settings whose string value is a filesystem path resolved against the config file's folder.
 _PATH_KEYS = {
     ("data", "dir"), ("grid", "path"), ("grid", "street_names"), ("grid", "cache_dir"),
@@ -132,6 +140,7 @@ class Config:
     sla: SlaSettings = field(default_factory=SlaSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
     source: str = "<defaults>"
     base_dir: str = str(PROJECT_ROOT)
 

@@ -23,8 +23,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
 
-TICK_JOB_ID = "escalation-tick"
-DELIVERY_JOB_ID = "notify-deliver"
+from gridroute.services.health import DELIVERY_JOB as DELIVERY_JOB_ID  # noqa: E402
+from gridroute.services.health import TICK_JOB as TICK_JOB_ID  # noqa: E402
+
 DELIVERY_SECONDS = 30
 #: The first tick after start-up runs this soon (catches up after downtime).
 FIRST_TICK_DELAY_S = 5
@@ -34,21 +35,34 @@ def run_tick(ctx) -> None:
     """One escalation tick at the current time; exceptions are logged, never raised."""
     from gridroute.services.escalation import tick
 
-    _guarded("escalation tick", lambda: tick(ctx, ctx.now()))
+    _guarded("escalation tick", lambda: tick(ctx, ctx.now()), ctx, TICK_JOB_ID)
 
 
 def run_delivery(ctx) -> None:
     """One outbox delivery round at the current time; exceptions are logged, never raised."""
     from gridroute.services.notify import deliver
 
-    _guarded("notification delivery", lambda: deliver(ctx, ctx.now()))
+    _guarded("notification delivery", lambda: deliver(ctx, ctx.now()), ctx, DELIVERY_JOB_ID)
 
 
-def _guarded(name: str, job: Callable[[], object]) -> None:
+def _guarded(name: str, job: Callable[[], object], ctx=None, job_id: str | None = None) -> None:
+    started = ctx.now() if ctx is not None else None
+    error = None
     try:
         job()
-    except Exception:  # noqa: BLE001 - a scheduler job must survive any failure
+    except Exception as exc:  # noqa: BLE001 - a scheduler job must survive any failure
         log.exception("%s failed; the next run is still scheduled", name)
+        error = f"{type(exc).__name__}: {exc}"
+    if ctx is None or job_id is None:
+        return
+    # every instance's /healthz shows when the scheduler last ran, wherever it runs
+    from gridroute.services.health import record_job_run
+
+    try:
+        record_job_run(ctx, job_id, started_at=started, finished_at=ctx.now(),
+                       error=error)
+    except Exception:  # noqa: BLE001 - losing the record must not stop the scheduler
+        log.exception("could not record the %s run", name)
 
 
 def build_scheduler(ctx, blocking: bool = False) -> BaseScheduler:

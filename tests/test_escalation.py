@@ -176,6 +176,7 @@ def test_catch_up_after_six_hours_of_downtime(ctx, engine):
     assert len(outbox) == 2
     payload = outbox[0].payload
     assert payload["level"] == 2 and payload["late_seconds"] == 3 * 3600.0
+    assert (payload["target"], payload["level_label"]) == ("grid_centre", "街道网格中心督办")
     assert [(p["kind"], p["level"]) for p in payload["passed"]] == [
         ("yellow", 0), ("red", 0), ("escalate", 1), ("escalate", 2)]
     assert clock_row(engine, case.id).next_due == at("2026-11-26 09:00")

@@ -271,7 +271,8 @@ def test_email_through_local_smtp_server(db_url, engine, smtp_server):
     (raw,) = smtp_server.messages
     mail = message_from_bytes(raw)
     assert mail["To"] == "centre@example.org" and mail["From"] == "gr@example.org"
-    assert "GR-1" in mail["Subject"] and "level 2" in mail["Subject"]
+    assert "GR-1" in mail["Subject"]
+    assert "level 2 escalation to the street grid centre" in mail["Subject"]
     assert row(engine, outbox_id).status == "delivered"
 
 

@@ -421,3 +421,24 @@ def test_xlsx_round_trip_of_sample_standards(tmp_path):
     # urgency follows 紧急 in the limit text; the sample marks natural-time limits urgent
     assert [s.urgency for s in got] == [
         "urgent" if s.limit.unit.startswith("natural") else "normal" for s in expected]
+
+
+@pytest.mark.parametrize("cell, limit, read, note", [
+    ("1紧急工作时制止", Limit(1, "natural_hours"), "1紧急工作时", "制止"),
+    ("2紧急工作日", Limit(2, "natural_days"), "2紧急工作日", ""),
+    ("4小时", Limit(4, "working_hours"), "4小时", ""),
+    ("15天", Limit(15, "working_days"), "15天", ""),
+    ("４小时内，完成清理", Limit(4, "working_hours"), "4小时", "内，完成清理"),
+])
+def test_limit_cells_read_a_leading_limit_and_keep_the_rest_as_a_note(cell, limit, read, note):
+    from gridroute.reference.loaders import read_limit_cell
+
+    assert read_limit_cell(cell) == (limit, read, note)
+
+
+def test_a_limit_cell_without_a_leading_limit_is_refused():
+    from gridroute.reference.loaders import read_limit_cell
+    from gridroute.sla.clock import LimitParseError
+
+    with pytest.raises(LimitParseError):
+        read_limit_cell("视情况，尽快2小时")

@@ -180,3 +180,22 @@ def dataclasses_replace_units(data, units):
     import dataclasses
 
     return dataclasses.replace(data, units=units)
+
+
+@pytest.mark.parametrize("command", [
+    ["cases", "report", "--category", "E0102", "--lon", "121.4853", "--lat", "31.2335"],
+    ["rules", "explain", "--category", "E0102", "--lon", "121.4853", "--lat", "31.2335"],
+    ["serve", "--port", "1"],
+])
+def test_commands_that_need_rules_print_the_file_and_line(seeded_db_url, tmp_path, command):
+    from click.testing import CliRunner
+
+    from gridroute.cli import main
+
+    broken = tmp_path / "rules.toml"
+    broken.write_text("version = 1\n[[rules]\nid = 'x'\n", encoding="utf-8")
+    result = CliRunner().invoke(main, command, env={"GRIDROUTE_DATABASE_URL": seeded_db_url,
+                                                    "GRIDROUTE_RULES_PATH": str(broken)})
+    assert result.exit_code == 1, result.output
+    assert f"{broken}:2: " in result.stderr
+    assert "Traceback" not in result.output

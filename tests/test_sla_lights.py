@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridroute.cases.model import MAX_SUPERVISING_LEVEL
+from gridroute.reference.ladder import LADDER, rung
 from gridroute.sla.calendar import WorkingCalendar
 from gridroute.sla.clock import Limit, PhaseClock
 from gridroute.sla.lights import EscalationPolicy, due_times, light, next_due
@@ -131,27 +133,28 @@ class TestDueTimes:
         assert next_due(clock, CAL, POLICY, recorded) is None
 
     def test_custom_policy(self):
-        policy = EscalationPolicy(yellow_share=0.5, level_offsets=(0.25,), level_targets=("street_centre",))
+        policy = EscalationPolicy(yellow_share=0.5, level_offsets=(0.25,))
         assert due_times(working_clock(), CAL, policy) == [
             ("yellow", 0, at(2026, 9, 28, 11)),
             ("red", 0, at(2026, 9, 28, 14)),
             ("escalate", 1, at(2026, 9, 28, 15)),
         ]
-        assert policy.target(1) == "street_centre"
 
 
 class TestPolicy:
-    def test_defaults(self):
-        assert POLICY.level_targets == ("unit_leader", "street_centre", "district_centre", "city_centre")
-        assert POLICY.target(4) == "city_centre"
-        with pytest.raises(ValueError, match="no escalation level 5"):
-            POLICY.target(5)
+    def test_the_ladder_names_who_each_level_reaches(self):
+        assert [(r.level, r.recipient, r.label_zh) for r in LADDER] == [
+            (1, "unit", "责任单位督办"), (2, "grid_centre", "街道网格中心督办"),
+            (3, "district_centre", "区网格化管理中心督办"), (4, "city_centre", "市网格化管理中心督办")]
+        assert rung(2).label("en") == "street grid centre"
+        assert len(POLICY.level_offsets) == len(LADDER) == MAX_SUPERVISING_LEVEL
+        with pytest.raises(ValueError, match="no escalation level 5: levels are 1 to 4"):
+            rung(5)
 
     @pytest.mark.parametrize(
         "kwargs, fragment",
         [
             ({"yellow_share": 0}, "yellow_share"),
-            ({"level_offsets": (0.0, 1.0)}, "same length"),
             ({"level_offsets": (0.0, 1.0, 0.5, 2.0)}, "non-decreasing"),
             ({"level_offsets": (-1.0, 0.5, 1.0, 2.0)}, "non-negative"),
         ],

@@ -12,10 +12,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from gridroute.reference.ladder import TOP_LEVEL
+from gridroute.reference.models import URGENCIES, Urgency
+
 __all__ = [
     "Channel", "Role", "State", "Case", "CaseEvent",
     "TERMINAL_STATES", "OPEN_STATES", "DUPLICATE_CANDIDATE_STATES", "URGENCIES",
-    "APPEAL_STATES", "MAX_SUPERVISING_LEVEL",
+    "APPEAL_STATES", "MAX_SUPERVISING_LEVEL", "Urgency",
 ]
 
 
@@ -93,9 +96,8 @@ APPEAL_STATES: frozenset[State] = frozenset({
     State.DISPATCHED, State.ACCEPTED, State.RETURNED, State.RESOLVED, State.REWORK,
     State.CHECKED, State.SUSPENDED,
 })
-URGENCIES: tuple[str, ...] = ("normal", "urgent")
 #: Supervision levels (督办): 0 none, 1 unit, 2 street centre, 3 district centre, 4 city centre.
-MAX_SUPERVISING_LEVEL = 4
+MAX_SUPERVISING_LEVEL = TOP_LEVEL  # the top rung of the escalation ladder
 
 
 def _opt_state(value: Any) -> State | None:
@@ -140,7 +142,7 @@ class Case:
     # classification and routing (分类与派遣规则)
     category_code: str | None = None
     standard_id: str | None = None
-    urgency: str = "normal"
+    urgency: Urgency = Urgency.NORMAL
     routing: dict[str, Any] = field(default_factory=dict)
     unit_code: str | None = None
 
@@ -175,6 +177,7 @@ class Case:
         self.previous_state = _opt_state(self.previous_state)
         if self.urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}, got {self.urgency!r}")
+        self.urgency = Urgency(self.urgency)
         if not 0 <= self.supervising_level <= MAX_SUPERVISING_LEVEL:
             raise ValueError(
                 f"supervising_level must be 0..{MAX_SUPERVISING_LEVEL}, "

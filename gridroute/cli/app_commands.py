@@ -13,9 +13,9 @@ def db() -> None:
 
 
 def _shown_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from gridroute.store.db import display_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return display_url(url)
 
 
 @db.command("upgrade")
@@ -105,6 +105,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: 
     from gridroute.app import create_app
 
     app_ctx = cli_context(ctx)
+    # a new process has no last good rules to fall back on: a broken file refuses to start,
+    # each error at file:line (later breakage keeps the running rules, see /healthz)
+    app_ctx.rules.current()
     cfg = app_ctx.config
     app = create_app(cfg, context=app_ctx)
     scheduler = None

@@ -26,14 +26,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Sequence
 
 import numpy as np
 import shapely
 
-__all__ = ["LocateResult", "Locator", "PointLocation", "STATUSES"]
+__all__ = ["LocateResult", "LocateStatus", "Locator", "PointLocation", "STATUSES"]
 
-STATUSES = ("inside", "boundary", "snapped", "outside")
+
+class LocateStatus(StrEnum):
+    """How a point relates to the grid (see the module docstring)."""
+
+    INSIDE = "inside"
+    BOUNDARY = "boundary"
+    SNAPPED = "snapped"
+    OUTSIDE = "outside"
+
+
+# In this order: the batch locator's status codes index it (plain text for columnar output).
+STATUSES: tuple[str, ...] = tuple(s.value for s in LocateStatus)
 
 INDEX_FORMAT = 2
 """Version of the index layout and build rules; bump it whenever either changes, so cached
@@ -56,7 +68,7 @@ class PointLocation:
     community_code: str | None
     street_code: str | None
     district_code: str | None
-    status: str
+    status: LocateStatus
     distance_m: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,7 +110,7 @@ class LocateResult:
         return [self.row(i) for i in range(len(self))]
 
 
-_OUTSIDE_POINT = PointLocation(None, None, None, None, "outside", float("nan"))
+_OUTSIDE_POINT = PointLocation(None, None, None, None, LocateStatus.OUTSIDE, float("nan"))
 
 
 def _opt_codes(values, n: int) -> np.ndarray:
@@ -718,7 +730,7 @@ class Locator:
         else:
             val = _OUTSIDE_FAR
         if val >= 0:
-            return self._loc(val, "inside", 0.0)
+            return self._loc(val, LocateStatus.INSIDE, 0.0)
         if val <= _MIXED_BASE:
             mid = _MIXED_BASE - val
             seg = int(self._m_seg[mid])
@@ -734,7 +746,7 @@ class Locator:
                 elif det < -err:
                     side = int(self._m_right[mid])
                 if side >= 0:
-                    return self._loc(side, "inside", 0.0)
+                    return self._loc(side, LocateStatus.INSIDE, 0.0)
                 if side == -1:
                     return self._snap_one(x, y)
             cand_arr = self._cand[self._cand_off[mid]:self._cand_off[mid + 1]]
@@ -744,9 +756,9 @@ class Locator:
             if len(hits) == 1:
                 c = hits[0]
                 inside = bool(shapely.contains_xy(self._geoms[c], x, y))
-                return self._loc(c, "inside" if inside else "boundary", 0.0)
+                return self._loc(c, LocateStatus.INSIDE if inside else LocateStatus.BOUNDARY, 0.0)
             if hits:
-                return self._loc(hits[0], "boundary", 0.0)
+                return self._loc(hits[0], LocateStatus.BOUNDARY, 0.0)
             val = _OUTSIDE_NEAR
         if val == _OUTSIDE_NEAR:
             return self._snap_one(x, y)
@@ -761,7 +773,7 @@ class Locator:
         self._snap(np.array([x]), np.array([y]), np.zeros(1, dtype=np.int64), cell, status, dist)
         if cell[0] < 0:
             return _OUTSIDE_POINT
-        return self._loc(int(cell[0]), STATUSES[int(status[0])], float(dist[0]))
+        return self._loc(int(cell[0]), LocateStatus(STATUSES[int(status[0])]), float(dist[0]))
 
     # ------------------------------------------------------------------ other CRSs
 

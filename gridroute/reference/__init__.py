@@ -6,10 +6,12 @@ from gridroute.reference.loaders import (
 )
 from gridroute.reference.models import (
     KIND_LETTERS, UNIT_TYPES, URGENCIES, Category, Component, ReferenceData, Standard, Unit,
+    UnitType, Urgency,
 )
 
 __all__ = [
     "Category", "Component", "KIND_LETTERS", "ReferenceData", "ReferenceDataError", "Standard",
     "UNIT_TYPES", "URGENCIES", "Unit", "load_categories_csv", "load_components_csv",
     "load_reference", "load_standards_csv", "load_standards_xlsx", "load_units_csv",
+    "UnitType", "Urgency",
 ]

@@ -22,6 +22,7 @@ from typing import Callable, Iterable
 from gridroute.reference.merge import StandardsWorkbook, WorkbookRow
 from gridroute.reference.models import (
     KIND_LETTERS, UNIT_TYPES, URGENCIES, Category, Component, ReferenceData, Standard, Unit,
+    Urgency,
 )
 from gridroute.sla.clock import CHINESE_LIMIT_UNITS, Limit, LimitParseError
 
@@ -481,7 +482,10 @@ def read_limit_cell(text: str) -> tuple[Limit, str, str]:
     if match is None:
         raise LimitParseError(f"no limit at the start of {text!r}")
     read = match.group(0).strip()
-    return Limit.parse_chinese(read), read, normal[match.end():].strip(_NOTE_TRIM)
+    # the note as written (full-width punctuation kept) when normalising kept the length
+    original = text.strip()
+    rest = original if len(original) == len(normal) else normal
+    return Limit.parse_chinese(read), read, rest[match.end():].strip(_NOTE_TRIM)
 
 
 def load_standards_xlsx(path: PathLike) -> tuple[list[Category], list[Standard]]:
@@ -627,7 +631,7 @@ def _read_sheet(sheet, sheet_name: str, kind: str, result: StandardsWorkbook,
         result.rows.append(WorkbookRow(
             where=where, category_code=context["code"], filing_condition=filing,
             closing_condition=values["结案条件"],
-            urgency="urgent" if "紧急" in read else "normal", limit=limit, limit_note=note,
+            urgency=Urgency.URGENT if "紧急" in read else Urgency.NORMAL, limit=limit, limit_note=note,
             handling_unit_hint=context["处置单位"], supervising_dept=context["主管部门"]))
     return []
 

@@ -105,23 +105,25 @@ def diff(old: ReferenceData, new: ReferenceData, *, components: bool = True) -> 
     return ReferenceDiff(tables)
 
 
+def _retire(active: dict, retired: dict, keep, at: datetime) -> dict:
+    """The retired rows after a change that keeps `keep` in force: rows in force that are not
+    kept are retired now, rows retired before stay so unless kept again."""
+    result = {key: row for key, row in retired.items() if key not in keep}
+    for key, row in active.items():
+        if key not in keep:
+            result[key] = dataclasses.replace(row, retired_at=at)
+    return result
+
+
 def replace_with(current: ReferenceData, files: ReferenceData, at: datetime) -> ReferenceData:
     """`files` in force; stored categories and standards rows the files no longer list are
     retired, rows retired before stay retired (a file giving a retired id brings it back)."""
-    retired_categories = {**current.retired_categories}
-    for code, category in current.categories.items():
-        if code not in files.categories:
-            retired_categories[code] = dataclasses.replace(category, retired_at=at)
-    for code in files.categories:
-        retired_categories.pop(code, None)
-    retired_standards = {**current.retired_standards}
-    for sid, standard in current.standards.items():
-        if sid not in files.standards:
-            retired_standards[sid] = dataclasses.replace(standard, retired_at=at)
-    for sid in files.standards:
-        retired_standards.pop(sid, None)
-    return dataclasses.replace(files, retired_categories=retired_categories,
-                               retired_standards=retired_standards)
+    return dataclasses.replace(
+        files,
+        retired_categories=_retire(current.categories, current.retired_categories,
+                                   files.categories, at),
+        retired_standards=_retire(current.standards, current.retired_standards,
+                                  files.standards, at))
 
 
 def merge_catalogue(current: ReferenceData, workbook: StandardsWorkbook, at: datetime
@@ -149,11 +151,7 @@ def merge_catalogue(current: ReferenceData, workbook: StandardsWorkbook, at: dat
                 duplicate_radius_m=old.duplicate_radius_m,
                 duplicate_window_h=old.duplicate_window_h)
         categories[code] = dataclasses.replace(category, retired_at=None)
-    retired_categories = {code: c for code, c in current.retired_categories.items()
-                          if code not in categories}
-    for code, category in current.categories.items():
-        if code not in categories:
-            retired_categories[code] = dataclasses.replace(category, retired_at=at)
+    retired_categories = _retire(current.categories, current.retired_categories, categories, at)
 
     stored = [*current.standards.values(), *current.retired_standards.values()]
     by_key: dict[tuple[str, str], Standard] = {}
@@ -189,11 +187,7 @@ def merge_catalogue(current: ReferenceData, workbook: StandardsWorkbook, at: dat
         if (match is not None and match.id not in standards and match.retired_at is None
                 and match.category_code in categories):
             standards[match.id] = match
-    retired_standards = {sid: s for sid, s in current.retired_standards.items()
-                         if sid not in standards}
-    for sid, standard in current.standards.items():
-        if sid not in standards:
-            retired_standards[sid] = dataclasses.replace(standard, retired_at=at)
+    retired_standards = _retire(current.standards, current.retired_standards, standards, at)
     merged = ReferenceData(categories=categories, standards=standards, units=current.units,
                            components=current.components,
                            retired_categories=retired_categories,

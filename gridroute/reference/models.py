@@ -8,27 +8,43 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from gridroute.sla.clock import Limit
 
 KIND_LETTERS = {"component": "C", "event": "E"}
 """Category kind → code letter: `C` 部件 (component), `E` 事件 (event)."""
 
-URGENCIES = ("normal", "urgent")
 
-UNIT_TYPES = frozenset({
-    "enforcement_squad",  # 城管执法中队
-    "grid_centre",        # 街道网格中心
-    "greening",           # 绿化市容所
-    "municipal",          # 市政养护公司 / 路灯所
-    "housing_office",     # 房管办
-    "water",              # 水务所 / 供水 / 排水公司
-    "police",             # 公安派出所
-    "property",           # 物业
-    "utility",            # 电力 / 燃气 / 通讯
-    "district_centre",    # 区网格化管理中心
-    "city_centre",        # 市网格化管理中心
-})
+
+class Urgency(StrEnum):
+    """普通 normal or 紧急 urgent: of a case, of a standards row, in a rule."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+URGENCIES = tuple(Urgency)
+
+
+
+class UnitType(StrEnum):
+    """Kinds of responsible unit (`units.csv` column unit_type)."""
+
+    ENFORCEMENT_SQUAD = "enforcement_squad"  # 城管执法中队
+    GRID_CENTRE = "grid_centre"              # 街道网格中心
+    GREENING = "greening"                    # 绿化市容所
+    MUNICIPAL = "municipal"                  # 市政养护公司 / 路灯所
+    HOUSING_OFFICE = "housing_office"        # 房管办
+    WATER = "water"                          # 水务所 / 供水 / 排水公司
+    POLICE = "police"                        # 公安派出所
+    PROPERTY = "property"                    # 物业
+    UTILITY = "utility"                      # 电力 / 燃气 / 通讯
+    DISTRICT_CENTRE = "district_centre"      # 区网格化管理中心
+    CITY_CENTRE = "city_centre"              # 市网格化管理中心
+
+
+UNIT_TYPES = frozenset(UnitType)
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,7 @@ class Standard:
     category_code: str
     seq: int
     filing_condition: str  # 立案条件
-    urgency: str  # "normal" | "urgent"
+    urgency: Urgency
     limit: Limit  # 处置时限
     closing_condition: str  # 结案条件
     handling_unit_hint: str = ""  # 处置单位 as written in the catalogue

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from gridroute.reference.models import Component, Unit
+from gridroute.reference.models import Component, Unit, Urgency
 from gridroute.rules.model import Rule, RuleSet, pattern_matches
 from gridroute.sla.clock import Limit
 
@@ -23,7 +23,7 @@ class RoutingContext:
     """What the rules may look at for one report."""
 
     category_code: str
-    urgency: str = "normal"
+    urgency: str = Urgency.NORMAL
     channel: str = ""
     district_code: str | None = None
     street_code: str | None = None

@@ -32,10 +32,10 @@ from gridroute.rules.model import (
     pattern_matches,
 )
 from gridroute.rules.shadows import shadow_warnings
+from gridroute.reference.models import URGENCIES
 from gridroute.sla.clock import Limit, LimitParseError
 
 SUPPORTED_VERSION = 1
-URGENCIES = ("normal", "urgent")
 RULE_KEYS = ("id", "description", "when", "then")
 TOP_KEYS = ("version", "description", "rules")
 RULE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -6,7 +6,8 @@ import functools
 from datetime import datetime
 
 from gridroute.cases.model import Case
-from gridroute.sla.clock import PHASES, Limit, PhaseClock
+from gridroute.reference.ladder import LADDER, TOP_LEVEL
+from gridroute.sla.clock import PHASES, ClockState, Limit, PhaseClock
 from gridroute.sla.lights import EscalationPolicy, next_due
 from gridroute.store.clocks import StoredClock
 from gridroute.store.repository import UnitOfWork
@@ -20,12 +21,10 @@ def escalation_policy(ctx) -> EscalationPolicy:
 
 @functools.lru_cache(maxsize=8)
 def _policy(yellow_share: float, offsets: tuple[float, ...]) -> EscalationPolicy:
-    targets = EscalationPolicy().level_targets  # unit leader → street → district → city
-    if not 1 <= len(offsets) <= len(targets):
-        raise ValueError(f"sla.level_offsets: expected 1 to {len(targets)} levels "
-                         f"({', '.join(targets)}), got {len(offsets)}")
-    return EscalationPolicy(yellow_share=yellow_share, level_offsets=offsets,
-                            level_targets=targets[:len(offsets)])
+    if not 1 <= len(offsets) <= TOP_LEVEL:
+        raise ValueError(f"sla.level_offsets: expected 1 to {TOP_LEVEL} levels "
+                         f"({', '.join(r.label_en for r in LADDER)}), got {len(offsets)}")
+    return EscalationPolicy(yellow_share=yellow_share, level_offsets=offsets)
 
 
 # Limits are immutable values; config and rule texts are parsed once.
@@ -92,9 +91,9 @@ def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime
             elif op == "stop":
                 new = clock.stop(now)
             elif op == "pause":
-                new = clock.pause(now, cal) if clock.state == "running" else clock
+                new = clock.pause(now, cal) if clock.state == ClockState.RUNNING else clock
             elif op == "resume":
-                new = clock.resume(now, cal) if clock.state == "paused" else clock
+                new = clock.resume(now, cal) if clock.state == ClockState.PAUSED else clock
             elif op == "extend":
                 new = clock.extend(cal)
             else:
@@ -110,4 +109,4 @@ def apply_clock_effects(ctx, uow: UnitOfWork, case: Case, effects, now: datetime
 def _resumable(clock: PhaseClock | None, unit: str | None, case: Case) -> bool:
     """A returned case re-dispatched to the same unit resumes its paused 处置 clock; another
     unit starts a fresh one."""
-    return clock is not None and clock.state == "paused" and unit == case.unit_code
+    return clock is not None and clock.state == ClockState.PAUSED and unit == case.unit_code

@@ -34,6 +34,35 @@ class Conflict(ServiceError):
         super().__init__(message, field=field, code=code)
 
 
+class Unauthorized(ServiceError):
+    """No valid credentials (HTTP 401)."""
+
+    status = 401
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "unauthorized"):
+        super().__init__(message, field=field, code=code)
+
+
+class Forbidden(ServiceError):
+    """Authenticated, but the role may not do this (HTTP 403)."""
+
+    status = 403
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "forbidden"):
+        super().__init__(message, field=field, code=code)
+
+
+class TooManyAttempts(ServiceError):
+    """Refused until `retry_after` seconds have passed (HTTP 429 + Retry-After)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None,
+                 code: str = "too_many_attempts"):
+        super().__init__(message, field=field, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
 class Unavailable(ServiceError):
     """The request may be right but cannot be served now (HTTP 503); `retry_after` is the
     suggested wait in seconds, when trying again soon can help."""

@@ -28,9 +28,10 @@ from typing import Any, Iterable
 
 from gridroute.cases import workflow
 from gridroute.cases.model import Case
-from gridroute.reference.models import Unit
+from gridroute.reference.ladder import RECIPIENT_ORDER, RESPONSIBLE_UNIT, rung
+from gridroute.reference.models import Unit, UnitType
 from gridroute.services.clocks import escalation_policy
-from gridroute.sla.clock import PhaseClock
+from gridroute.sla.clock import ClockState, PhaseClock
 from gridroute.sla.lights import EscalationPolicy, due_times, next_due
 from gridroute.store.clocks import DueClock, skips_locked_rows
 
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 SYSTEM_ACTOR = "escalation-scheduler"
-#: Who receives escalation level n (1-based); yellow and red go to the responsible unit.
-LEVEL_RECIPIENTS = {1: "unit", 2: "grid_centre", 3: "district_centre", 4: "city_centre"}
 
 
 @dataclass
@@ -104,14 +103,13 @@ def recipients(units: dict[str, Unit], case: Case, clock_unit: str | None,
     """Units notified of `kind`/`level` for `case`.
 
     yellow, red and level 1 go to the unit responsible for the phase (the clock's unit, else the
-    case's unit; a centre-side phase without a unit goes to the street's grid centre); level 2
-    to the grid centre of the case's street, level 3 to the district centre, level 4 (and any
-    higher configured level) to the city centre. A missing centre falls back to the next level
-    up, so an overdue case always reaches someone when any centre exists.
+    case's unit; a centre-side phase without a unit goes to the street's grid centre); each
+    higher level to its rung of the escalation ladder (street grid centre, district centre,
+    city centre). A missing centre falls back to the next rung up, so an overdue case always
+    reaches someone when any centre exists.
     """
-    target = "unit" if kind != "escalate" else LEVEL_RECIPIENTS.get(level, "city_centre")
-    order = ["unit", "grid_centre", "district_centre", "city_centre"]
-    for step in order[order.index(target):]:
+    target = rung(level).recipient if kind == "escalate" else RESPONSIBLE_UNIT
+    for step in RECIPIENT_ORDER[RECIPIENT_ORDER.index(target):]:
         found = _units_for(units, case, clock_unit, step)
         if found:
             return found
@@ -119,16 +117,16 @@ def recipients(units: dict[str, Unit], case: Case, clock_unit: str | None,
 
 
 def _units_for(units: dict[str, Unit], case: Case, clock_unit: str | None, step: str) -> list[Unit]:
-    if step == "unit":
+    if step == RESPONSIBLE_UNIT:
         for code in (clock_unit, case.unit_code):
             if code and code in units:
                 return [units[code]]
         return []
     of_type = [u for u in units.values() if u.unit_type == step]
-    if step == "city_centre":
+    if step == UnitType.CITY_CENTRE:
         return sorted(of_type, key=lambda u: u.code)
     serving = [u for u in of_type if _serves_street(u, case.street_code)]
-    if serving or step == "grid_centre":
+    if serving or step == UnitType.GRID_CENTRE:
         return sorted(serving, key=lambda u: u.code)
     # A district centre listed without streets: match by district code prefix, else all.
     district = case.district_code or (case.street_code or "")[:6]
@@ -223,7 +221,7 @@ def _process_clock(ctx, uow, row: DueClock, case: Case | None, marks, policy: Es
     """Handle one claimed clock; True when something new was recorded."""
     clock = row.clock
     cal = ctx.calendar
-    if case is None or case.is_terminal or clock.state != "running":
+    if case is None or case.is_terminal or clock.state != ClockState.RUNNING:
         uow.clocks.set_next_due(row.case_id, row.phase, None)
         result.skipped += 1
         return False
@@ -302,8 +300,9 @@ def _queue_notifications(uow, case: Case, row, clock: PhaseClock, item: DueItem,
     base = {
         "case_id": case.id, "public_id": case.public_id, "phase": row.phase, "run": row.run,
         "kind": item.kind, "level": item.level,
-        "target": policy.target(item.level) if item.kind == "escalate" and
-        item.level <= len(policy.level_targets) else "unit",
+        "target": str(rung(item.level).recipient) if item.kind == "escalate"
+        else RESPONSIBLE_UNIT,
+        "level_label": rung(item.level).label_zh if item.kind == "escalate" else None,
         "due_at": _iso(item.due_at), "late_seconds": (now - item.due_at).total_seconds(),
         "recorded_at": _iso(now), "deadline": _iso(clock.deadline),
         "state": case.state.value, "category_code": case.category_code,

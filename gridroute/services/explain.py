@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gridroute.cases.model import Case, Channel
+from gridroute.cases.model import Case, Channel, Urgency
 from gridroute.services.context import AppContext
 from gridroute.services.errors import ServiceError
+from gridroute.grids.locator import LocateStatus
 from gridroute.services.intake import ReportInput, choose_standard, prepare, route
 
 
@@ -22,7 +23,7 @@ def explain_routing(ctx: AppContext, *, category: str, lon: float, lat: float, c
                                  reported_at=at))
     loc = p.location
     grid = active_grid(ctx)
-    case = Case(channel=Channel(channel), category_code=category, urgency=urgency or "normal",
+    case = Case(channel=Channel(channel), category_code=category, urgency=urgency or Urgency.NORMAL,
                 description=description, reported_at=at, lon=p.lon, lat=p.lat, x=p.x, y=p.y,
                 cell_code=loc.cell_code, community_code=loc.community_code,
                 street_code=loc.street_code, district_code=loc.district_code)
@@ -39,7 +40,7 @@ def explain_routing(ctx: AppContext, *, category: str, lon: float, lat: float, c
     lines = [
         f"point: ({lon}, {lat}) {p.crs} → WGS84 ({p.lon:.6f}, {p.lat:.6f})",
         f"cell: {loc.cell_code} ({loc.status}"
-        + (f", {loc.distance_m:.1f} m" if loc.status == "snapped" else "") + ")",
+        + (f", {loc.distance_m:.1f} m" if loc.status is LocateStatus.SNAPPED else "") + ")",
         f"community: {loc.community_code} {grid.names.get(loc.community_code, '')}",
         f"street: {loc.street_code} {grid.names.get(loc.street_code, '')}",
         f"rule: {decision.rule_id or '(none: fallback to the street grid centre 属地兜底)'}",

@@ -11,9 +11,11 @@ from typing import Any
 
 from gridroute.cases import workflow
 from gridroute.cases.duplicates import DuplicatePolicy, candidate_bbox, find_duplicates
-from gridroute.cases.model import DUPLICATE_CANDIDATE_STATES, Case, Channel, State
+from gridroute.cases.model import (DUPLICATE_CANDIDATE_STATES, URGENCIES, Case, Channel, State,
+                                   Urgency)
 from gridroute.grids.coords import (COMMON_CRS, UnknownCRSError, convert_point, normalize_crs,
                                     to_working)
+from gridroute.grids.locator import LocateStatus
 from gridroute.rules.engine import RoutingContext, decide
 from gridroute.services.clocks import apply_clock_effects
 from gridroute.services.context import AppContext
@@ -23,7 +25,6 @@ from gridroute.services.reference import component_index, reference_data
 from gridroute.store.repository import IdempotencyKeyTaken, UnitOfWork
 
 MAX_DESCRIPTION = 4000
-URGENCIES = ("normal", "urgent")
 
 
 @dataclass
@@ -119,7 +120,7 @@ def prepare(ctx: AppContext, report: ReportInput) -> _Prepared:
     working_crs = ctx.config.grid.working_crs
     wlon, wlat, x, y = convert_point(lon, lat, crs, working_crs)
     location = grid.locator.locate_xy_one(x, y)
-    if location.status == "outside":
+    if location.status is LocateStatus.OUTSIDE:
         raise ServiceError(_outside_message(ctx, grid, lon, lat, crs), field="lon,lat",
                            code="outside_area")
     return _Prepared(report, channel, crs, wlon, wlat, x, y, location, grid.version_id,
@@ -139,7 +140,7 @@ def _outside_message(ctx, grid, lon: float, lat: float, crs: str) -> str:
             continue
         ox, oy = to_working(lon, lat, other, ctx.config.grid.working_crs)
         loc = grid.locator.locate_xy_one(float(ox), float(oy))
-        if loc.status != "outside":
+        if loc.status is not LocateStatus.OUTSIDE:
             hints.append(f"it would fall inside cell {loc.cell_code} if the coordinates were "
                          f"{other}")
     if hints:
@@ -233,7 +234,7 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
         community_code=loc.community_code, street_code=loc.street_code,
         district_code=loc.district_code, locate_status=loc.status,
         locate_distance_m=loc.distance_m, grid_version=p.grid_version,
-        category_code=report.category_code, urgency=report.urgency or "normal",
+        category_code=report.category_code, urgency=report.urgency or Urgency.NORMAL,
         external_id=report.external_id, idempotency_key=report.idempotency_key)
 
     policy = duplicate_policy(ctx)

@@ -33,6 +33,7 @@ from email.message import EmailMessage
 from typing import Callable, Mapping
 
 from gridroute.config import NotifySettings
+from gridroute.reference.ladder import TOP_LEVEL, rung
 from gridroute.store.outbox import OutboxMessage  # noqa: F401 - senders receive it
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,12 @@ class WebhookSender:
 def email_text(message: OutboxMessage) -> tuple[str, str]:
     p = message.payload
     kind = p.get("kind", message.topic)
-    what = f"level {p.get('level')} escalation" if kind == "escalate" else f"{kind} light"
+    if kind == "escalate":
+        level = p.get("level")
+        label = rung(level).label_en if isinstance(level, int) and 1 <= level <= TOP_LEVEL else None
+        what = f"level {level} escalation" + (f" to the {label}" if label else "")
+    else:
+        what = f"{kind} light"
     subject = f"[gridroute] {p.get('public_id', message.case_id)}: {what} ({p.get('phase')})"
     lines = [f"Case {p.get('public_id', message.case_id)} — {what} in phase {p.get('phase')}.",
              f"Due at: {p.get('due_at')}", f"Late by: {p.get('late_seconds', 0):.0f} s",

@@ -10,6 +10,7 @@ from gridroute.sla.clock import (
     PHASES,
     STATES,
     UNITS,
+    ClockState,
     ClockStateError,
     CountedPeriod,
     Limit,
@@ -25,6 +26,7 @@ from gridroute.sla.lights import LIGHTS, EscalationPolicy, due_times, light, nex
 
 __all__ = [
     "CalendarConfigError",
+    "ClockState",
     "ClockStateError",
     "CountedPeriod",
     "DEFAULT_WORKING_HOURS",

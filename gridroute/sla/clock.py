@@ -24,11 +24,13 @@ import datetime as _dt
 import re
 import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from gridroute.sla.calendar import WorkingCalendar
 
 __all__ = [
+    "ClockState",
     "ClockStateError",
     "CountedPeriod",
     "Limit",
@@ -49,7 +51,19 @@ WORKING_UNITS = frozenset({"working_hours", "working_days"})
 
 #: 立案 file, 派遣 dispatch, 签收 accept, 处置 handle, 核查 check.
 PHASES = ("file", "dispatch", "accept", "handle", "check")
-STATES = ("running", "paused", "stopped", "done")
+
+
+class ClockState(StrEnum):
+    """A phase clock is running, paused (挂账, a return), done (its phase completed) or stopped
+    (the case ended while it ran)."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    DONE = "done"
+
+
+STATES = tuple(ClockState)
 
 _UTC = _dt.timezone.utc
 _MICRO = 1_000_000
@@ -396,7 +410,7 @@ class PhaseClock:
     limit: Limit
     started_at: _dt.datetime
     deadline: _dt.datetime
-    state: str = "running"
+    state: ClockState = ClockState.RUNNING
     remaining_seconds: float | None = None
     extensions: int = 0
     paused_at: _dt.datetime | None = None
@@ -407,11 +421,13 @@ class PhaseClock:
             raise ValueError(f"unknown phase {self.phase!r}: expected one of {', '.join(PHASES)}")
         if self.state not in STATES:
             raise ValueError(f"unknown clock state {self.state!r}: expected one of {', '.join(STATES)}")
+        if type(self.state) is not ClockState:  # stored text comes back as the enum
+            object.__setattr__(self, "state", ClockState(self.state))
         if not isinstance(self.limit, Limit):
             raise TypeError("limit must be a Limit")
         _require_aware(self.started_at, "started_at")
         _require_aware(self.deadline, "deadline")
-        if (self.state == "paused") != (self.remaining_seconds is not None):
+        if (self.state == ClockState.PAUSED) != (self.remaining_seconds is not None):
             raise ValueError("remaining_seconds is set exactly when the clock is paused")
         if isinstance(self.extensions, bool) or not isinstance(self.extensions, int) or self.extensions < 0:
             raise ValueError(f"extensions must be a non-negative integer, got {self.extensions!r}")
@@ -440,10 +456,10 @@ class PhaseClock:
 
     def _remaining_us(self, now: _dt.datetime, cal: WorkingCalendar) -> int:
         """Own-unit microseconds left (negative when overdue) at ``now``, pause-aware."""
-        if self.state == "paused":
+        if self.state == ClockState.PAUSED:
             return round(self.remaining_seconds * _MICRO)  # type: ignore[operator]
         at = now
-        if self.state in ("done", "stopped") and self.ended_at is not None:
+        if self.state in (ClockState.DONE, ClockState.STOPPED) and self.ended_at is not None:
             at = self.ended_at
         if self.is_working:
             return _working_us_between(at, self.deadline, cal)
@@ -472,28 +488,28 @@ class PhaseClock:
 
     def pause(self, now: _dt.datetime, cal: WorkingCalendar) -> "PhaseClock":
         """Stop counting (挂账, 退回); keep the remaining time in own unit."""
-        self._require("running", action="pause")
+        self._require(ClockState.RUNNING, action="pause")
         _require_aware(now, "now")
         left = self._remaining_us(now, cal)
         return dataclasses.replace(
-            self, state="paused", remaining_seconds=left / _MICRO, paused_at=now.astimezone(cal.tz)
+            self, state=ClockState.PAUSED, remaining_seconds=left / _MICRO, paused_at=now.astimezone(cal.tz)
         )
 
     def resume(self, now: _dt.datetime, cal: WorkingCalendar) -> "PhaseClock":
         """Count again: the new deadline is ``now`` + remaining time in own unit."""
-        self._require("paused", action="resume")
+        self._require(ClockState.PAUSED, action="resume")
         _require_aware(now, "now")
         left = round(self.remaining_seconds * _MICRO)  # type: ignore[operator]
         new_deadline = add_own_time(now, left, self.is_working, cal)
         return dataclasses.replace(
-            self, state="running", remaining_seconds=None, paused_at=None, deadline=new_deadline
+            self, state=ClockState.RUNNING, remaining_seconds=None, paused_at=None, deadline=new_deadline
         )
 
     def extend(self, cal: WorkingCalendar) -> "PhaseClock":
         """延期: add one original limit in own unit (to the remaining time while paused)."""
-        self._require("running", "paused", action="extend")
+        self._require(ClockState.RUNNING, ClockState.PAUSED, action="extend")
         extra = self.limit.own_microseconds(cal)
-        if self.state == "paused":
+        if self.state == ClockState.PAUSED:
             left = round(self.remaining_seconds * _MICRO) + extra  # type: ignore[operator]
             return dataclasses.replace(self, remaining_seconds=left / _MICRO, extensions=self.extensions + 1)
         new_deadline = add_own_time(self.deadline, extra, self.is_working, cal)
@@ -501,15 +517,15 @@ class PhaseClock:
 
     def complete(self, now: _dt.datetime) -> "PhaseClock":
         """The phase is done at ``now``."""
-        self._require("running", "paused", action="complete")
+        self._require(ClockState.RUNNING, ClockState.PAUSED, action="complete")
         _require_aware(now, "now")
-        return dataclasses.replace(self, state="done", remaining_seconds=None, paused_at=None, ended_at=now)
+        return dataclasses.replace(self, state=ClockState.DONE, remaining_seconds=None, paused_at=None, ended_at=now)
 
     def stop(self, now: _dt.datetime) -> "PhaseClock":
         """The phase ends without being done (e.g. the case left this phase); no more lights."""
-        self._require("running", "paused", action="stop")
+        self._require(ClockState.RUNNING, ClockState.PAUSED, action="stop")
         _require_aware(now, "now")
-        return dataclasses.replace(self, state="stopped", remaining_seconds=None, paused_at=None, ended_at=now)
+        return dataclasses.replace(self, state=ClockState.STOPPED, remaining_seconds=None, paused_at=None, ended_at=now)
 
     def restart(self, now: _dt.datetime, cal: WorkingCalendar) -> "PhaseClock":
         """返工 and similar: a fresh clock of the same phase with the full original limit."""
@@ -517,12 +533,12 @@ class PhaseClock:
 
     @property
     def is_open(self) -> bool:
-        return self.state in ("running", "paused")
+        return self.state in (ClockState.RUNNING, ClockState.PAUSED)
 
     @property
     def on_time(self) -> bool | None:
         """For a done clock, whether it was done by the deadline; None otherwise."""
-        if self.state != "done" or self.ended_at is None:
+        if self.state != ClockState.DONE or self.ended_at is None:
             return None
         return self.ended_at <= self.deadline
 
@@ -535,7 +551,7 @@ class PhaseClock:
             "limit": str(self.limit),
             "started_at": _iso(self.started_at),
             "deadline": _iso(self.deadline),
-            "state": self.state,
+            "state": self.state.value,
             "remaining_seconds": self.remaining_seconds,
             "extensions": self.extensions,
             "paused_at": _iso(self.paused_at),
@@ -554,7 +570,7 @@ class PhaseClock:
                 limit=limit,
                 started_at=_from_iso(data["started_at"], "started_at"),  # type: ignore[arg-type]
                 deadline=_from_iso(data["deadline"], "deadline"),  # type: ignore[arg-type]
-                state=data.get("state", "running"),
+                state=data.get("state", ClockState.RUNNING),
                 remaining_seconds=None if remaining is None else float(remaining),
                 extensions=int(data.get("extensions", 0)),
                 paused_at=_from_iso(data.get("paused_at"), "paused_at"),

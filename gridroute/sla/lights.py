@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Iterator
 
 from gridroute.sla.calendar import WorkingCalendar
-from gridroute.sla.clock import PhaseClock, add_own_time
+from gridroute.sla.clock import ClockState, PhaseClock, add_own_time
 
 __all__ = ["EscalationPolicy", "LIGHTS", "due_times", "light", "next_due"]
 
@@ -28,34 +28,24 @@ def _check_share(value: float, name: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class EscalationPolicy:
-    """When lights turn and where overdue clocks escalate.
+    """When lights turn and when overdue clocks escalate (who receives each level is the
+    escalation ladder's, `gridroute.reference.ladder`).
 
     ``yellow_share``: share of the allotted time after which the light is yellow.
     ``level_offsets[i]``: escalation level ``i + 1`` is due at deadline + offset × allotted.
-    ``level_targets[i]``: who level ``i + 1`` goes to.
     """
 
     yellow_share: float = 0.8
     level_offsets: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
-    level_targets: tuple[str, ...] = ("unit_leader", "street_centre", "district_centre", "city_centre")
 
     def __post_init__(self) -> None:
         _check_share(self.yellow_share, "yellow_share")
         object.__setattr__(self, "level_offsets", tuple(self.level_offsets))
-        object.__setattr__(self, "level_targets", tuple(self.level_targets))
-        if len(self.level_offsets) != len(self.level_targets):
-            raise ValueError("level_offsets and level_targets must have the same length")
         previous = 0.0
         for offset in self.level_offsets:
             if isinstance(offset, bool) or not isinstance(offset, (int, float, Decimal)) or offset < previous:
                 raise ValueError("level_offsets must be non-negative numbers in non-decreasing order")
             previous = offset
-
-    def target(self, level: int) -> str:
-        """Who escalation ``level`` (1-based) goes to."""
-        if not 1 <= level <= len(self.level_targets):
-            raise ValueError(f"no escalation level {level}")
-        return self.level_targets[level - 1]
 
 
 def light(clock: PhaseClock, now: _dt.datetime, cal: WorkingCalendar, yellow_share: float = 0.8) -> str:
@@ -87,7 +77,7 @@ def _iter_due(
     """Due items computed one at a time, already in time order: yellow (yellow_share < 1) comes
     before the deadline, red is at it, and levels follow at non-decreasing offsets ≥ 0 (red
     first on a tie, as in `due_times`). Lazy so that `next_due` computes only what it needs."""
-    if clock.state != "running":
+    if clock.state != ClockState.RUNNING:
         return
     allotted = clock._allotted_us(cal)
     working = clock.is_working

@@ -84,7 +84,7 @@ class ClockRepository:
 
     def save(self, case_id: int, clock: PhaseClock, *, run: int, unit_code: str | None,
              next_due: datetime | None, exists: bool) -> None:
-        values = {"run": run, "unit_code": unit_code, "state": clock.state,
+        values = {"run": run, "unit_code": unit_code, "state": clock.state.value,
                   "started_at": clock.started_at, "deadline": clock.deadline,
                   "next_due": next_due, "clock": clock.to_dict()}
         if exists:

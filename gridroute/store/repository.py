@@ -20,9 +20,11 @@ from gridroute.store import tables as t
 from gridroute.store.clocks import ClockRepository, EscalationRepository
 from gridroute.store.db import READ_ONLY
 from gridroute.store.grids import GridRepository
+from gridroute.store.health import HealthRepository
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
 from gridroute.store.reference import ReferenceRepository
+from gridroute.store.users import AuditRepository, TokenRepository, UserRepository
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -96,7 +98,7 @@ _ROW_VALUES = operator.attrgetter(*_ROW_FIELDS)
 
 def case_to_row(case: Case) -> dict[str, Any]:
     row = dict(zip(_ROW_FIELDS, _ROW_VALUES(case)))
-    for name in ("channel", "state", "previous_state"):  # the enum-valued fields
+    for name in ("channel", "state", "previous_state", "urgency", "locate_status"):  # enums
         value = row[name]
         if isinstance(value, Enum):
             row[name] = value.value
@@ -239,7 +241,11 @@ class UnitOfWork:
         self.escalations = EscalationRepository(conn)
         self.grids = GridRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.health = HealthRepository(conn)
         self.reference = ReferenceRepository(conn)
+        self.users = UserRepository(conn)
+        self.tokens = TokenRepository(conn)
+        self.audit = AuditRepository(conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -113,6 +113,18 @@ reference_state = Table(
     Column("stored_at", TS, nullable=False),
 )
 
+# The last run of each scheduler job (escalation tick, notification delivery), whichever process
+# ran it: `/healthz` of every instance reports it (a stalled scheduler is seen from the web).
+scheduler_runs = Table(
+    "scheduler_runs", metadata,
+    Column("job", String(64), primary_key=True),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text),
+    Column("last_ok_at", TS),
+)
+
 categories = Table(
     "categories", metadata,
     Column("code", String(8), primary_key=True),
@@ -271,4 +283,45 @@ outbox = Table(
     Column("last_error", Text),
     Column("delivered_at", TS),
     Index("ix_outbox_pending", "status", "next_attempt_at"),
+)
+
+# People who log in (pages) or call the API with a bearer token. `scope` holds grid codes,
+# comma-separated (see gridroute.auth.model); the password is an argon2 hash.
+users = Table(
+    "users", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("unit_code", String(64)),
+    Column("scope", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+# Bearer tokens of API clients acting as a user; only the SHA-256 of a token is kept.
+user_tokens = Table(
+    "user_tokens", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS),
+)
+
+# Append-only (database triggers refuse UPDATE and DELETE): logins and their failures, user and
+# role changes, token and API key creation and revocation. `subject` is what the entry is about
+# (a user name, a key name); failed logins are counted from here for the login rate limit.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("at", TS, nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("subject", Text, nullable=False, default=""),
+    Column("remote_addr", String(64), nullable=False, default=""),
+    Column("detail", JSON, nullable=False),
+    Index("ix_audit_log_kind_subject_at", "kind", "subject", "at"),
 )
