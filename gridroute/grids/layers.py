@@ -332,24 +332,18 @@ class GridLayer:
     def summary(self) -> dict:
         """Plain data for pages: counts and, per street, code, name, communities, cells."""
         cells = self.cells
-        streets = []
-        for code, grp in sorted(_groupby(cells, "street_code").items()):
-            names = [n for n in grp["street_name"].tolist() if n]
-            streets.append({
-                "code": code,
-                "name": names[0] if names else None,
-                "community_count": int(grp["community_code"].dropna().nunique()),
-                "cell_count": int(len(grp)),
-            })
-        districts = []
-        for code, grp in sorted(_groupby(cells, "district_code").items()):
-            names = [n for n in grp["district_name"].tolist() if n]
-            districts.append({
-                "code": code,
-                "name": names[0] if names else None,
-                "street_count": int(grp["street_code"].dropna().nunique()),
-                "cell_count": int(len(grp)),
-            })
+
+        def counts(level: str, below: str) -> list[dict]:
+            out = []
+            for code, grp in sorted(_groupby(cells, f"{level}_code").items()):
+                names = [n for n in grp[f"{level}_name"].tolist() if n]
+                out.append({"code": code, "name": names[0] if names else None,
+                            f"{below}_count": int(grp[f"{below}_code"].dropna().nunique()),
+                            "cell_count": int(len(grp))})
+            return out
+
+        streets = counts("street", "community")
+        districts = counts("district", "street")
         return {
             "source_path": self.source_path,
             "working_crs": self.working_crs,
