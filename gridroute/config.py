@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 ENV_PREFIX = "GRIDROUTE_"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.toml"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+# A checkout keeps the sample config.toml and data/ beside the package; an installed wheel carries
+# copies in gridroute/sample/ (see setup.py).
+INSTALLED = not (PROJECT_ROOT / "config.toml").is_file()
+SAMPLE_ROOT = PACKAGE_DIR / "sample" if INSTALLED else PROJECT_ROOT
+DEFAULT_CONFIG_PATH = SAMPLE_ROOT / "config.toml"
 
 
 class ConfigError(ValueError):
@@ -51,10 +56,12 @@ class GridSettings:
     working_crs: str = "EPSG:32651"
     snap_tolerance_m: float = 50.0
     code_scheme: str = "15"
-    district_len: int = 6
-    street_len: int = 3
-    community_len: int = 3
-    cell_len: int = 3
+    # Lengths that differ from the preset's (15: 6+3+3+3, CJT213: 6+3+3+2); unset, the
+    # preset's own apply.
+    district_len: int | None = None
+    street_len: int | None = None
+    community_len: int | None = None
+    cell_len: int | None = None
     overlap_tolerance_m2: float = 1.0
     gap_tolerance_m2: float = 1.0
     repair_max_area_change: float = 0.001
@@ -142,7 +149,7 @@ class Config:
     notify: NotifySettings = field(default_factory=NotifySettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     source: str = "<defaults>"
-    base_dir: str = str(PROJECT_ROOT)
+    base_dir: str = str(SAMPLE_ROOT)
 
     def replace(self, **sections: Mapping[str, Any]) -> "Config":
         """A copy with some keys changed, e.g. `cfg.replace(database={"url": ...})`."""
@@ -166,7 +173,10 @@ def _section_types() -> dict[str, type]:
 
 
 def _check_type(value: Any, default: Any, where: str) -> Any:
-    """Accept `value` if it has the type of the default; ints are accepted for floats."""
+    """Accept `value` if it has the type of the default; ints are accepted for floats. A None
+    default is an optional integer (the code scheme's lengths)."""
+    if default is None:
+        default = 0
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true/false, got {value!r}")
@@ -192,6 +202,8 @@ def _check_type(value: Any, default: Any, where: str) -> Any:
 
 
 def _parse_env_value(raw: str, default: Any, where: str) -> Any:
+    if default is None:
+        default = 0
     if isinstance(default, bool):
         lowered = raw.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
@@ -266,7 +278,10 @@ def load_config(path: str | os.PathLike | None = None,
             values[section][key] = str(base_dir / value)
     built = {name: dataclasses.replace(defaults[name], **values[name]) for name in sections}
     cfg = Config(**built, source=str(file_path), base_dir=str(base_dir))
-    cfg = cfg.replace(database={"url": _resolve_sqlite_url(cfg.database.url, base_dir)})
+    # The sample file inside an installed package lives in site-packages: its database goes to
+    # the current directory instead, like any other file a command creates.
+    db_dir = Path.cwd() if INSTALLED and file_path == DEFAULT_CONFIG_PATH.resolve() else base_dir
+    cfg = cfg.replace(database={"url": _resolve_sqlite_url(cfg.database.url, db_dir)})
     return cfg
 
 

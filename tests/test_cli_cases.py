@@ -149,3 +149,31 @@ def test_database_url_from_the_environment(seeded_db_url):
                                   "--lat", "31.23", "--at", "2026-11-25T16:00:00+08:00"])
     assert result.exit_code == 0, result.output
     assert "cell: 310101001005015 (inside)" in result.stdout.splitlines()
+
+
+def test_sla_deadline_counts_on_the_configured_calendar_as_rules_explain_does(seeded_db_url,
+                                                                              tmp_path):
+    """Working hours, overrides and time zone come from the configuration for both commands:
+    Thursday is a holiday, the day ends at 18:00, and times without an offset are Urumqi's."""
+    overrides = tmp_path / "overrides.toml"
+    overrides.write_text('holidays = ["2026-11-26"]\n', encoding="utf-8")
+    config = tmp_path / "gridroute.toml"
+    config.write_text(f'[app]\ntime_zone = "Asia/Urumqi"\n'
+                      f'[database]\nurl = "{seeded_db_url}"\n'
+                      f'[rules]\npath = "{ROOT / "data/rules/huangpu.toml"}"\n'
+                      f'[sla]\nworking_hours = "09:00-12:00,14:00-18:00"\n'
+                      f'overrides = "{overrides}"\n', encoding="utf-8")
+    runner = CliRunner()
+    explained = runner.invoke(main, ["--config", str(config), "rules", "explain", "--category",
+                                     "E0102", "--lon", "121.48", "--lat", "31.23",
+                                     "--at", "2026-11-25T16:00"])
+    assert explained.exit_code == 0, explained.output
+    assert "handling limit: 4 working_hours" in explained.stdout.splitlines()
+    # 16:00-18:00 Wednesday (2 h), Thursday a holiday, Friday 09:00-11:00 (2 h)
+    expected = "2026-11-27T11:00:00+06:00"
+    assert (f"deadline if dispatched at 2026-11-25T16:00:00+06:00: {expected}"
+            in explained.stdout.splitlines())
+    deadline = runner.invoke(main, ["--config", str(config), "sla", "deadline", "--start",
+                                    "2026-11-25T16:00", "--limit", "4 working_hours"])
+    assert deadline.exit_code == 0, deadline.output
+    assert deadline.stdout == f"{expected}\n"

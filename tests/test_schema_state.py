@@ -16,12 +16,13 @@ from click.testing import CliRunner
 
 from gridroute.cli import main
 from gridroute.store.db import make_engine
-from gridroute.store.schema import current_revision, head_revision, known_revisions, upgrade_database
+from gridroute.store.schema import (MIGRATIONS_DIR, current_revision, head_revision,
+                                    known_revisions, upgrade_database)
 
 from conftest import IN_CI, PG_URL
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGRATION_FILES = sorted((ROOT / "migrations" / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+MIGRATION_FILES = sorted((MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 HEAD = head_revision()
 
 # Every command that works on the database, with arguments that would otherwise be valid.

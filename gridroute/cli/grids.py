@@ -43,13 +43,7 @@ def _load(path: str, working_crs: str, settings, source_crs: str | None = None,
 
     kwargs = {}
     if settings is not None:
-        scheme = CodeScheme.from_config({
-            "code_scheme": settings.code_scheme,
-            "district_len": settings.district_len,
-            "street_len": settings.street_len,
-            "community_len": settings.community_len,
-            "cell_len": settings.cell_len,
-        })
+        scheme = CodeScheme.from_config(settings)  # as services.context.code_scheme_of
         kwargs.update(
             overlap_tolerance_m2=settings.overlap_tolerance_m2,
             gap_tolerance_m2=settings.gap_tolerance_m2,

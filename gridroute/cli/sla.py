@@ -11,7 +11,8 @@ import datetime as _dt
 
 import click
 
-from gridroute.sla.calendar import DEFAULT_TZ, DEFAULT_WORKING_HOURS, CalendarConfigError, WorkingCalendar
+from gridroute.cli._common import cli_config
+from gridroute.sla.calendar import CalendarConfigError
 from gridroute.sla.clock import Limit, LimitParseError, deadline, explain_deadline
 
 __all__ = ["sla"]
@@ -31,7 +32,8 @@ def sla() -> None:
 
 
 @sla.command(name="deadline")
-@click.option("--start", "start_text", required=True, help="Start, ISO 8601; no offset means Asia/Shanghai.")
+@click.option("--start", "start_text", required=True,
+              help="Start, ISO 8601; no offset means the configured app.time_zone.")
 @click.option(
     "--limit",
     "limit_text",
@@ -41,29 +43,35 @@ def sla() -> None:
 @click.option(
     "--hours",
     "hours_text",
-    default=DEFAULT_WORKING_HOURS,
-    show_default=True,
-    help="Working periods of a working day.",
+    default=None,
+    help="Working periods of a working day (default: sla.working_hours of the configuration).",
 )
 @click.option(
     "--overrides",
     "overrides_path",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="Calendar overrides TOML (holidays, workdays, covered_until).",
+    help="Calendar overrides TOML (holidays, workdays, covered_until; default: sla.overrides "
+         "of the configuration).",
 )
 @click.option("--explain", is_flag=True, help="Also list the stretches of time counted.")
 def deadline_command(
-    start_text: str, limit_text: str, hours_text: str, overrides_path: str | None, explain: bool
+    start_text: str, limit_text: str, hours_text: str | None, overrides_path: str | None,
+    explain: bool
 ) -> None:
-    """Print the deadline of LIMIT started at START, ISO 8601 with offset."""
+    """Print the deadline of LIMIT started at START, ISO 8601 with offset, counted on the
+    calendar intake uses (working hours, overrides and time zone of the configuration)."""
+    from gridroute.services.context import working_calendar
+
+    config = cli_config()
     try:
-        cal = WorkingCalendar(working_hours=hours_text, overrides_path=None, tz=DEFAULT_TZ)
+        cal = working_calendar(config, working_hours=hours_text)
     except CalendarConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--hours'") from None
+        hint = "'--hours'" if hours_text else "sla.working_hours"
+        raise click.BadParameter(str(exc), param_hint=hint) from None
     if overrides_path is not None:
         try:
-            cal = WorkingCalendar(working_hours=hours_text, overrides_path=overrides_path, tz=DEFAULT_TZ)
+            cal = working_calendar(config, working_hours=hours_text, overrides_path=overrides_path)
         except CalendarConfigError as exc:
             raise click.BadParameter(str(exc), param_hint="'--overrides'") from None
 

@@ -19,6 +19,7 @@ from collections.abc import Container
 from pathlib import Path
 from typing import Callable, Iterable
 
+from gridroute.grids.codes import CodeScheme
 from gridroute.reference.merge import StandardsWorkbook, WorkbookRow
 from gridroute.reference.models import (
     KIND_LETTERS, UNIT_TYPES, URGENCIES, Category, Component, ReferenceData, Standard, Unit,
@@ -306,10 +307,12 @@ def _code_list(row: _Row, column: str, digits: int) -> tuple[str, ...]:
     return items
 
 
-def load_units_csv(path: PathLike) -> list[Unit]:
+def load_units_csv(path: PathLike, *, scheme: CodeScheme | None = None) -> list[Unit]:
     """Read `units.csv`: code, name_zh, name_en, unit_type[, parent_code, streets, cells,
-    contact_phone, contact_email, webhook_url]. `streets`/`cells` are lists separated by `;`.
+    contact_phone, contact_email, webhook_url]. `streets`/`cells` are lists separated by `;`,
+    of the lengths of `scheme` (the default 15-digit one if none).
     `parent_code` must name another unit of the file, without cycles."""
+    scheme = scheme or CodeScheme()
     errors: list[str] = []
     rows = _read_csv(path, UNIT_COLUMNS, UNIT_OPTIONAL, errors)
     seen: dict[str, int] = {}
@@ -325,8 +328,8 @@ def load_units_csv(path: PathLike) -> list[Unit]:
         if unit_type and unit_type not in UNIT_TYPES:
             row.error("unit_type", f"unknown unit type '{unit_type}' "
                                    f"(known: {', '.join(sorted(UNIT_TYPES))})")
-        streets = _code_list(row, "streets", 9)
-        cells = _code_list(row, "cells", 15)
+        streets = _code_list(row, "streets", scheme.digits("street"))
+        cells = _code_list(row, "cells", scheme.digits("cell"))
         phone = row.get("contact_phone")
         if phone and not PHONE_RE.match(phone):
             row.error("contact_phone", f"not a phone number: '{phone}'")
@@ -414,9 +417,11 @@ def load_components_csv(path: PathLike, *, categories: Container[str] | None = N
 
 
 def load_reference(*, categories: PathLike, standards: PathLike, units: PathLike,
-                   components: PathLike | None = None) -> ReferenceData:
+                   components: PathLike | None = None,
+                   scheme: CodeScheme | None = None) -> ReferenceData:
     """Load all four tables and cross-check them (standards → categories, components →
-    categories and units). Errors of all files are reported together."""
+    categories and units); unit streets and cells have `scheme`'s lengths. Errors of all
+    files are reported together."""
     errors: list[str] = []
 
     def attempt(loader: Callable[[], list]) -> list:
@@ -427,7 +432,7 @@ def load_reference(*, categories: PathLike, standards: PathLike, units: PathLike
             return []
 
     category_list = attempt(lambda: load_categories_csv(categories))
-    unit_list = attempt(lambda: load_units_csv(units))
+    unit_list = attempt(lambda: load_units_csv(units, scheme=scheme))
     category_codes = {c.code for c in category_list} if category_list else None
     unit_codes = {u.code for u in unit_list} if unit_list else None
     standard_list = attempt(lambda: load_standards_csv(standards, categories=category_codes))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from gridroute.grids.codes import CodeScheme
 from gridroute.reference.models import Component, Unit, Urgency
 from gridroute.rules.model import Rule, RuleSet, pattern_matches
 from gridroute.sla.clock import Limit
@@ -37,10 +38,13 @@ class RoutingContext:
 
     @classmethod
     def for_cell(cls, category_code: str, cell_code: str | None, *,
-                 lengths: tuple[int, int, int] = (6, 9, 12), **fields) -> "RoutingContext":
+                 scheme: CodeScheme | None = None, **fields) -> "RoutingContext":
         """Build a context whose district/street/community codes are the prefixes of
-        `cell_code` (default scheme: 6, 9 and 12 digits)."""
-        district, street, community = (cell_code[:n] if cell_code else None for n in lengths)
+        `cell_code` in `scheme` (default: 6, 9 and 12 digits)."""
+        scheme = scheme or CodeScheme()
+        district, street, community = (
+            (scheme.district(cell_code), scheme.street(cell_code), scheme.community(cell_code))
+            if cell_code else (None, None, None))
         return cls(category_code=category_code, district_code=district, street_code=street,
                    community_code=community, cell_code=cell_code, **fields)
 

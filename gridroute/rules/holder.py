@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gridroute.grids.codes import CodeScheme
 from gridroute.rules.model import RuleSet
 from gridroute.rules.parse import RulesError, parse_ruleset, read_rules_file
 
@@ -31,10 +32,11 @@ class ReferenceCodes:
     categories: frozenset[str]
     standards: frozenset[str] | None = None
     source: str = ""
+    scheme: CodeScheme | None = None  # the cell code lengths location conditions must have
 
     def kwargs(self) -> dict[str, Any]:
         return {"known_units": self.units, "known_categories": self.categories,
-                "known_standards": self.standards}
+                "known_standards": self.standards, "scheme": self.scheme}
 
     @classmethod
     def of(cls, value: "ReferenceCodes | Mapping[str, Any] | None") -> "ReferenceCodes":
@@ -44,7 +46,8 @@ class ReferenceCodes:
         standards = value.get("known_standards")
         return cls(units=frozenset(value.get("known_units", ())),
                    categories=frozenset(value.get("known_categories", ())),
-                   standards=frozenset(standards) if standards is not None else None)
+                   standards=frozenset(standards) if standards is not None else None,
+                   scheme=value.get("scheme"))
 
 
 @dataclass(frozen=True)

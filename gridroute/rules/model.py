@@ -5,13 +5,15 @@ codes or prefixes ending in `*` ("C01*", "E*", "310101*").
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from gridroute.grids.codes import CodeScheme
 from gridroute.sla.clock import Limit
 
-LOCATION_LEVELS = (("district", 6), ("street", 9), ("community", 12), ("cell", 15))
-"""Location conditions and the length of their codes (default 15-digit scheme)."""
+LOCATION_LEVELS = CodeScheme().levels()
+"""Location conditions and the length of their codes in the default scheme; a rule set read
+for another scheme carries that scheme (`RuleSet.scheme`)."""
 
 CONDITION_KEYS = ("category", "urgency", "channel", "district", "street", "community", "cell",
                   "cell_tags", "working_time", "keywords", "near_component_m")
@@ -90,6 +92,7 @@ class RuleSet:
     source: str
     version: int = 1
     description: str = ""
+    scheme: CodeScheme = field(default_factory=CodeScheme)  # the code lengths it was read for
 
     @property
     def short_hash(self) -> str:

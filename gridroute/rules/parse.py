@@ -32,6 +32,7 @@ from gridroute.rules.model import (
     pattern_matches,
 )
 from gridroute.rules.shadows import shadow_warnings
+from gridroute.grids.codes import CodeScheme
 from gridroute.reference.models import URGENCIES
 from gridroute.sla.clock import Limit, LimitParseError
 
@@ -41,7 +42,7 @@ TOP_KEYS = ("version", "description", "rules")
 RULE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 CATEGORY_CODE_RE = re.compile(r"^[CE]\d{4}$")
 CATEGORY_PREFIX_RE = re.compile(r"^(?:[CE]\d{0,3})?\*$")
-PLACEHOLDER_DIGITS = {"district": 6, "street": 9, "community": 12, "cell": 15}
+PLACEHOLDER_DIGITS = dict(LOCATION_LEVELS)  # code lengths of the default scheme
 _TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
@@ -149,8 +150,8 @@ def _strings(value: Any) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value)
 
 
-def _parse_conditions(when: Mapping[str, Any], report, known_categories: Collection[str]
-                      ) -> Conditions:
+def _parse_conditions(when: Mapping[str, Any], report, known_categories: Collection[str],
+                      digits_of: Mapping[str, int] = PLACEHOLDER_DIGITS) -> Conditions:
     values: dict[str, Any] = {}
     for key, raw in when.items():
         if key not in CONDITION_KEYS:
@@ -199,8 +200,8 @@ def _parse_conditions(when: Mapping[str, Any], report, known_categories: Collect
                 if item not in URGENCIES:
                     report("when", key, f"must be 'normal' or 'urgent', got '{item}'")
                     bad = True
-        elif key in PLACEHOLDER_DIGITS:
-            digits = PLACEHOLDER_DIGITS[key]
+        elif key in digits_of:
+            digits = digits_of[key]
             for item in items:
                 exact = re.fullmatch(rf"\d{{{digits}}}", item)
                 prefix = re.fullmatch(rf"\d{{0,{digits - 1}}}\*", item)
@@ -226,20 +227,23 @@ def _template_fields(template: str) -> list[str]:
     return names
 
 
-def template_regex(template: str) -> re.Pattern[str]:
-    """A regular expression matching every unit code the template can produce."""
+def template_regex(template: str, scheme: CodeScheme | None = None) -> re.Pattern[str]:
+    """A regular expression matching every unit code the template can produce (codes of
+    `scheme`'s lengths, the default scheme's if none)."""
+    digits_of = dict(scheme.levels()) if scheme is not None else PLACEHOLDER_DIGITS
     parts = []
     for literal, name, _, _ in string.Formatter().parse(template):
         parts.append(re.escape(literal))
         if name is not None:
-            digits = PLACEHOLDER_DIGITS.get(name)
+            digits = digits_of.get(name)
             parts.append(rf"\d{{{digits}}}" if digits else ".+")
     return re.compile("".join(parts))
 
 
 def _parse_actions(then: Mapping[str, Any], conditions: Conditions, report,
                    known_units: Collection[str], known_categories: Collection[str],
-                   known_standards: Collection[str] | None) -> Actions | None:
+                   known_standards: Collection[str] | None,
+                   scheme: CodeScheme | None = None) -> Actions | None:
     ok = True
     for key in then:
         if key not in ACTION_KEYS:
@@ -274,7 +278,7 @@ def _parse_actions(then: Mapping[str, Any], conditions: Conditions, report,
                         report("then", "assign", f"unknown unit '{assign}'")
                         ok = False
                 elif names != ["component_owner"]:
-                    regex = template_regex(assign)
+                    regex = template_regex(assign, scheme)
                     if not any(regex.fullmatch(u) for u in known_units):
                         report("then", "assign", f"template '{assign}' matches no known unit")
                         ok = False
@@ -332,11 +336,14 @@ def _parse_actions(then: Mapping[str, Any], conditions: Conditions, report,
 
 
 def _parse(data: bytes, source: str, known_units: Collection[str],
-           known_categories: Collection[str], known_standards: Collection[str] | None
-           ) -> tuple[RuleSet, list[str]]:
-    """Parse what can be parsed; returns the valid rules and the list of errors."""
+           known_categories: Collection[str], known_standards: Collection[str] | None,
+           scheme: CodeScheme | None = None) -> tuple[RuleSet, list[str]]:
+    """Parse what can be parsed; returns the valid rules and the list of errors. Location
+    codes are checked against `scheme`'s lengths (the default 15-digit scheme if none)."""
+    scheme = scheme or CodeScheme()
+    digits_of = dict(scheme.levels())
     content_hash = hashlib.sha256(data).hexdigest()
-    empty = RuleSet(rules=(), content_hash=content_hash, source=source)
+    empty = RuleSet(rules=(), content_hash=content_hash, source=source, scheme=scheme)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -403,7 +410,7 @@ def _parse(data: bytes, source: str, known_units: Collection[str],
         if not isinstance(when, dict):
             report("when", None, f"must be a table, got {when!r}")
             when = {}
-        conditions = _parse_conditions(when, report, known_categories)
+        conditions = _parse_conditions(when, report, known_categories, digits_of)
         if conditions.near_component_m is not None and conditions.category and any(
                 p.startswith("E") for p in conditions.category):
             report("when", "near_component_m", "only 部件 (C) categories have components; "
@@ -416,21 +423,23 @@ def _parse(data: bytes, source: str, known_units: Collection[str],
             report("then", None, f"must be a table, got {then!r}")
         else:
             actions = _parse_actions(then, conditions, report, known_units, known_categories,
-                                     known_standards)
+                                     known_standards, scheme)
         if len(out.errors) == errors_before and actions is not None:
             rules.append(Rule(id=rule_id, index=index, when=conditions, then=actions,
                               description=rule_description,
                               line=lines.rule_line(index) if out.lines else None))
     ruleset = RuleSet(rules=tuple(rules), content_hash=content_hash, source=source,
-                      version=SUPPORTED_VERSION, description=description)
+                      version=SUPPORTED_VERSION, description=description, scheme=scheme)
     return ruleset, out.errors
 
 
 def parse_ruleset(data: bytes, source: str, *, known_units: Collection[str],
                   known_categories: Collection[str],
-                  known_standards: Collection[str] | None = None) -> RuleSet:
+                  known_standards: Collection[str] | None = None,
+                  scheme: CodeScheme | None = None) -> RuleSet:
     """Parse rules from bytes (`source` names them in messages); raises `RulesError`."""
-    ruleset, errors = _parse(data, source, known_units, known_categories, known_standards)
+    ruleset, errors = _parse(data, source, known_units, known_categories, known_standards,
+                             scheme)
     if errors:
         raise RulesError(errors)
     return ruleset
@@ -445,15 +454,18 @@ def read_rules_file(path: str | os.PathLike) -> bytes:
 
 def load_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
                  known_categories: Collection[str],
-                 known_standards: Collection[str] | None = None) -> RuleSet:
+                 known_standards: Collection[str] | None = None,
+                 scheme: CodeScheme | None = None) -> RuleSet:
     """Load and validate a rules file; raises `RulesError` listing every problem."""
     return parse_ruleset(read_rules_file(path), str(path), known_units=known_units,
-                         known_categories=known_categories, known_standards=known_standards)
+                         known_categories=known_categories, known_standards=known_standards,
+                         scheme=scheme)
 
 
 def inspect_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
                     known_categories: Collection[str],
-                    known_standards: Collection[str] | None = None
+                    known_standards: Collection[str] | None = None,
+                    scheme: CodeScheme | None = None
                     ) -> tuple[RuleSet | None, list[str], list[str]]:
     """Validate a rules file without raising: `(ruleset, errors, warnings)`; the rule set is
     None when the file cannot be read. Warnings name rules that can never match because an
@@ -462,7 +474,8 @@ def inspect_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
         data = read_rules_file(path)
     except RulesError as exc:
         return None, exc.errors, []
-    ruleset, errors = _parse(data, str(path), known_units, known_categories, known_standards)
+    ruleset, errors = _parse(data, str(path), known_units, known_categories, known_standards,
+                             scheme)
     warnings = shadow_warnings(ruleset, known_categories)
     if not ruleset.rules and not errors:
         warnings.append(f"{path}: no rules: every report goes to its street grid centre")
@@ -471,10 +484,11 @@ def inspect_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
 
 def check_ruleset(path: str | os.PathLike, *, known_units: Collection[str],
                   known_categories: Collection[str],
-                  known_standards: Collection[str] | None = None
+                  known_standards: Collection[str] | None = None,
+                  scheme: CodeScheme | None = None
                   ) -> tuple[list[str], list[str]]:
     """`inspect_ruleset` without the rule set: `(errors, warnings)`."""
     _, errors, warnings = inspect_ruleset(path, known_units=known_units,
                                           known_categories=known_categories,
-                                          known_standards=known_standards)
+                                          known_standards=known_standards, scheme=scheme)
     return errors, warnings

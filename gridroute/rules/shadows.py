@@ -7,6 +7,8 @@ from collections.abc import Collection
 
 from gridroute.rules.model import LOCATION_LEVELS, Conditions, RuleSet, pattern_matches
 
+Levels = tuple[tuple[str, int], ...]
+
 
 def _patterns_cover(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
     """Every value matching one of `inner` matches one of `outer` (syntactic check)."""
@@ -35,25 +37,27 @@ def _category_covers(outer, inner, known_categories: Collection[str] | None) -> 
     return all(any(pattern_matches(p, c) for p in outer) for c in inner_set)
 
 
-def _location_covered(level: int, outer: tuple[str, ...], later: Conditions) -> bool:
-    for name, length in LOCATION_LEVELS[level:]:
+def _location_covered(level: int, outer: tuple[str, ...], later: Conditions,
+                      levels: Levels) -> bool:
+    for name, length in levels[level:]:
         inner = getattr(later, name)
         if inner is not None:
-            projected = inner if name == LOCATION_LEVELS[level][0] else _project(
-                inner, LOCATION_LEVELS[level][1])
+            projected = inner if name == levels[level][0] else _project(inner, levels[level][1])
             if _patterns_cover(outer, projected):
                 return True
     return False
 
 
 def shadows(earlier: Conditions, later: Conditions,
-            known_categories: Collection[str] | None = None) -> bool:
-    """True when every report matching `later` also matches `earlier`."""
-    levels = {name: i for i, (name, _) in enumerate(LOCATION_LEVELS)}
+            known_categories: Collection[str] | None = None,
+            location_levels: Levels = LOCATION_LEVELS) -> bool:
+    """True when every report matching `later` also matches `earlier`; `location_levels`
+    are the code lengths of the scheme the rules were read for."""
+    levels = {name: i for i, (name, _) in enumerate(location_levels)}
     for key, outer in earlier.items():
         inner = getattr(later, key)
         if key in levels:
-            if not _location_covered(levels[key], outer, later):
+            if not _location_covered(levels[key], outer, later, location_levels):
                 return False
             continue
         if inner is None:
@@ -83,7 +87,7 @@ def shadow_warnings(ruleset: RuleSet, known_categories: Collection[str] | None =
     warnings = []
     for j, later in enumerate(ruleset.rules):
         for earlier in ruleset.rules[:j]:
-            if shadows(earlier.when, later.when, known_categories):
+            if shadows(earlier.when, later.when, known_categories, ruleset.scheme.levels()):
                 where = f"{ruleset.source}:{later.line}" if later.line else ruleset.source
                 at = f", line {earlier.line}" if earlier.line else ""
                 warnings.append(f"{where}: {later.label}: never matches: earlier rule "

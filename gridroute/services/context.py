@@ -90,15 +90,12 @@ class AppContext:
 
     @cached_property
     def calendar(self):
-        from pathlib import Path
+        return working_calendar(self.config)
 
-        from gridroute.sla.calendar import WorkingCalendar
-
-        overrides = self.config.sla.overrides
-        return WorkingCalendar(
-            working_hours=self.config.sla.working_hours,
-            overrides_path=overrides if overrides and Path(overrides).exists() else None,
-            tz=self.config.app.time_zone)
+    @cached_property
+    def code_scheme(self):
+        """The cell code layout (单元网格编码规则) of this deployment."""
+        return code_scheme_of(self.config)
 
     @cached_property
     def rules(self):
@@ -121,6 +118,30 @@ class AppContext:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def working_calendar(config: Config, *, working_hours: str | None = None,
+                     overrides_path: str | None = None):
+    """The working calendar of the configuration (sla.working_hours, sla.overrides,
+    app.time_zone): what intake, the tick and every command count working time with.
+    `working_hours` or `overrides_path` replace the configured ones (a what-if on the CLI)."""
+    from pathlib import Path
+
+    from gridroute.sla.calendar import WorkingCalendar
+
+    overrides = overrides_path or config.sla.overrides
+    return WorkingCalendar(
+        working_hours=working_hours or config.sla.working_hours,
+        overrides_path=overrides if overrides and Path(overrides).exists() else None,
+        tz=config.app.time_zone)
+
+
+def code_scheme_of(config: Config):
+    """The configured cell code scheme: the preset `grid.code_scheme` with any lengths the
+    configuration sets explicitly."""
+    from gridroute.grids.codes import CodeScheme
+
+    return CodeScheme.from_config(config.grid)
 
 
 def build_context(config: Config) -> AppContext:

@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 from gridroute.cases import workflow
 from gridroute.cases.model import Case
+from gridroute.grids.codes import CodeScheme
 from gridroute.reference.ladder import RECIPIENT_ORDER, RESPONSIBLE_UNIT, rung
 from gridroute.reference.models import Unit, UnitType
 from gridroute.services.clocks import escalation_policy
@@ -99,24 +100,26 @@ def _serves_street(unit: Unit, street_code: str | None) -> bool:
 
 
 def recipients(units: dict[str, Unit], case: Case, clock_unit: str | None,
-               kind: str, level: int) -> list[Unit]:
+               kind: str, level: int, scheme: CodeScheme | None = None) -> list[Unit]:
     """Units notified of `kind`/`level` for `case`.
 
     yellow, red and level 1 go to the unit responsible for the phase (the clock's unit, else the
     case's unit; a centre-side phase without a unit goes to the street's grid centre); each
     higher level to its rung of the escalation ladder (street grid centre, district centre,
     city centre). A missing centre falls back to the next rung up, so an overdue case always
-    reaches someone when any centre exists.
+    reaches someone when any centre exists. A centre listed without streets is matched by
+    the district part of the case's codes (`scheme`'s length).
     """
     target = rung(level).recipient if kind == "escalate" else RESPONSIBLE_UNIT
     for step in RECIPIENT_ORDER[RECIPIENT_ORDER.index(target):]:
-        found = _units_for(units, case, clock_unit, step)
+        found = _units_for(units, case, clock_unit, step, scheme or CodeScheme())
         if found:
             return found
     return []
 
 
-def _units_for(units: dict[str, Unit], case: Case, clock_unit: str | None, step: str) -> list[Unit]:
+def _units_for(units: dict[str, Unit], case: Case, clock_unit: str | None, step: str,
+               scheme: CodeScheme) -> list[Unit]:
     if step == RESPONSIBLE_UNIT:
         for code in (clock_unit, case.unit_code):
             if code and code in units:
@@ -129,7 +132,7 @@ def _units_for(units: dict[str, Unit], case: Case, clock_unit: str | None, step:
     if serving or step == UnitType.GRID_CENTRE:
         return sorted(serving, key=lambda u: u.code)
     # A district centre listed without streets: match by district code prefix, else all.
-    district = case.district_code or (case.street_code or "")[:6]
+    district = case.district_code or scheme.district(case.street_code or "")
     by_code = [u for u in of_type if district and u.code.startswith(district)]
     return sorted(by_code or of_type, key=lambda u: u.code)
 
@@ -253,7 +256,7 @@ def _process_clock(ctx, uow, row: DueClock, case: Case | None, marks, policy: Es
     _escalate_case(uow, case, row, [i for i in new_items if i.kind == "escalate"], now, result)
     if highest is not None and new_items[-1] is highest:
         _queue_notifications(uow, case, row, clock, highest, new_items, policy, units, sinks,
-                             now, result)
+                             now, result, ctx.code_scheme)
     return True
 
 
@@ -292,8 +295,8 @@ def _iso(moment: datetime | None) -> str | None:
 def _queue_notifications(uow, case: Case, row, clock: PhaseClock, item: DueItem,
                          new_items: Iterable[DueItem], policy: EscalationPolicy,
                          units: dict[str, Unit], sinks: set[str], now: datetime,
-                         result: TickResult) -> None:
-    targets = recipients(units, case, row.unit_code, item.kind, item.level)
+                         result: TickResult, scheme: CodeScheme) -> None:
+    targets = recipients(units, case, row.unit_code, item.kind, item.level, scheme)
     if not targets:
         log.warning("case %s: no recipient for %s level %s", case.public_id, item.kind, item.level)
         return

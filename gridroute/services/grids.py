@@ -64,14 +64,12 @@ class ActiveGrid:
 
 
 def code_scheme(ctx: AppContext) -> CodeScheme:
-    return scheme_of(ctx.config.grid)
+    return ctx.code_scheme
 
 
 def scheme_of(settings) -> CodeScheme:
-    return CodeScheme.from_config({
-        "name": settings.code_scheme, "district_len": settings.district_len,
-        "street_len": settings.street_len, "community_len": settings.community_len,
-        "cell_len": settings.cell_len})
+    """The scheme of these grid settings, as services.context.code_scheme_of builds it."""
+    return CodeScheme.from_config(settings)
 
 
 def grid_cache(settings):

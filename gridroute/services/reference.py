@@ -3,6 +3,7 @@ holder; the nearest-component lookup the rule engine asks for."""
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ from gridroute.reference.merge import ReferenceDiff, diff, merge_catalogue, repl
 from gridroute.reference.models import Component, ReferenceData
 from gridroute.rules.holder import ReferenceCodes, RulesHolder
 from gridroute.rules.parse import RulesError, check_ruleset, inspect_ruleset
-from gridroute.services.context import AppContext
+from gridroute.services.context import AppContext, code_scheme_of
 from gridroute.services.errors import ServiceError
 
 RECHECK_S = 2.0
@@ -52,7 +53,7 @@ class ReferenceOutcome:
 def _files(ctx: AppContext) -> ReferenceData:
     r = ctx.config.reference
     return load_reference(categories=r.categories, standards=r.standards, units=r.units,
-                          components=r.components or None)
+                          components=r.components or None, scheme=ctx.code_scheme)
 
 
 def _with_xy(ctx: AppContext, data: ReferenceData) -> list[tuple[Component, float, float]]:
@@ -64,11 +65,12 @@ def _with_xy(ctx: AppContext, data: ReferenceData) -> list[tuple[Component, floa
     return [(c, float(xs[i]), float(ys[i])) for i, c in enumerate(comps)]
 
 
-def reference_codes(data: ReferenceData, source: str = "") -> ReferenceCodes:
-    """The codes rules are validated against: units, categories and standards rows in force.
-    The running system and `gridroute rules check` both use this."""
+def reference_codes(data: ReferenceData, source: str = "", *, scheme=None) -> ReferenceCodes:
+    """The codes rules are validated against: units, categories and standards rows in force,
+    and the deployment's cell code scheme. The running system and `gridroute rules check`
+    both use this."""
     return ReferenceCodes(units=frozenset(data.units), categories=frozenset(data.categories),
-                          standards=frozenset(data.standards), source=source)
+                          standards=frozenset(data.standards), source=source, scheme=scheme)
 
 
 def _refusals(ctx: AppContext, uow, current: ReferenceData, new: ReferenceData) -> list[str]:
@@ -82,7 +84,8 @@ def _refusals(ctx: AppContext, uow, current: ReferenceData, new: ReferenceData) 
         label = "小类" if what == "category" else "unit"
         reasons.append(f"{label} {code}: {count} open case(s) use it (first {public}); "
                        f"it would be removed")
-    errors, _ = check_ruleset(ctx.config.rules.path, **reference_codes(new).kwargs())
+    errors, _ = check_ruleset(ctx.config.rules.path,
+                              **reference_codes(new, scheme=ctx.code_scheme).kwargs())
     reasons.extend(errors)
     return reasons
 
@@ -229,7 +232,8 @@ def _current_codes(ctx: AppContext) -> ReferenceCodes:
     data = reference_data(ctx)  # drops the cached codes when another process stored new data
     codes = ctx.reference_cache.get("rule_codes")
     if codes is None:
-        codes = reference_codes(data, f"database revision {ctx.reference_cache.get('revision')}")
+        codes = reference_codes(data, f"database revision {ctx.reference_cache.get('revision')}",
+                                scheme=ctx.code_scheme)
         with ctx.lock:
             ctx.reference_cache["rule_codes"] = codes
     return codes
@@ -281,7 +285,7 @@ def check_rules_file(config, path: str | None = None, *, units: str | None = Non
             revision, reference = data
             codes = reference_codes(
                 reference, f"the reference data in the database {config.database.url} "
-                           f"(revision {revision})")
+                           f"(revision {revision})", scheme=code_scheme_of(config))
             return _check_with(path, codes)
         if against == "database":
             return RulesCheck([], [], None, "", reference_errors=[
@@ -294,7 +298,8 @@ def check_rules_file(config, path: str | None = None, *, units: str | None = Non
     problems: list[str] = []
     loaded: dict[str, frozenset[str] | None] = {"units": frozenset(), "categories": frozenset(),
                                                 "standards": None}
-    for key, loader, file in (("units", load_units_csv, units),
+    scheme = code_scheme_of(config)
+    for key, loader, file in (("units", partial(load_units_csv, scheme=scheme), units),
                               ("categories", load_categories_csv, categories)):
         try:
             loaded[key] = frozenset(getattr(x, "code") for x in loader(file))
@@ -310,7 +315,8 @@ def check_rules_file(config, path: str | None = None, *, units: str | None = Non
     if problems:
         return RulesCheck([], [], None, f"the CSV files {files}", reference_errors=problems)
     codes = ReferenceCodes(units=loaded["units"], categories=loaded["categories"],
-                           standards=loaded["standards"], source=f"the CSV files {files}")
+                           standards=loaded["standards"], source=f"the CSV files {files}",
+                           scheme=scheme)
     return _check_with(path, codes)
 
 

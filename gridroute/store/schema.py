@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 
 from gridroute.store.tables import metadata
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+# Inside the package so that an installed wheel carries them (setup.cfg package_data).
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str):
