@@ -100,3 +100,12 @@ def test_a_csv_table_is_named_as_one(tmp_path):
         load_grid(path)
     assert str(err.value) == (f"{path} is a table without geometry (1 rows; columns "
                               "cell_code, name): not a grid")
+
+
+def test_dissolved_layers_and_the_content_hash_wait_until_used():
+    layer, _ = load_grid(frame(lonlat_cells(), "EPSG:4326"))
+    assert layer.derived_computed() == {"communities": False, "streets": False,
+                                        "districts": False, "content_hash": False}
+    assert layer.streets["code"].tolist() == ["310101001"]
+    assert layer.derived_computed()["streets"] and not layer.derived_computed()["districts"]
+    assert len(layer.content_hash) == 64 and layer.derived_computed()["content_hash"]
