@@ -200,13 +200,22 @@ def test_dry_run_prints_the_changes_and_writes_nothing(app_ctx, seeded_db_url, t
     sheets = catalogue(data)
     sheets["事件"].append(["19", "试点大类", "01", "试点小类", "网格中心", "城管局", "试点条件", "完成",
                          "2紧急工作日"])
+    first_event = next(c for c in data.categories.values() if c.kind == "event")
+    changed = data.standards_for(first_event.code)[0]
+    sheets["事件"][0][8] = "1紧急工作时制止"
     codes = reference_codes(data)
     before = stored(seeded_db_url), revision(seeded_db_url)
     path = save(tmp_path / "dry.xlsx", sheets)
     result = run(seeded_db_url, str(path), "--dry-run")
     assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "+ 小类 E1901 试点小类"
+    assert lines[1].startswith(f"~ standards row {changed.id}: ")
+    assert f"limit '{changed.limit}' → '1 natural_hours'" in lines[1]
+    assert "limit_note '' → '制止'" in lines[1]
+    assert lines[2] == "+ standards row E1901-1 试点条件 (2 natural_days)"
     assert "小类: 1 added (E1901)" in result.stdout
-    assert "standards rows: 1 added (E1901-1)" in result.stdout
+    assert f"standards rows: 1 added (E1901-1); 1 changed ({changed.id})" in result.stdout
     assert result.stdout.splitlines()[-1] == (
         f"dry run: nothing written ({len(codes.categories) + 1} 小类 and "
         f"{len(codes.standards) + 1} standards rows after the import)")
@@ -310,3 +319,42 @@ def test_store_reference_keeps_retired_rows_readable(app_ctx):
     again = reference_data(app_ctx)
     assert some.id not in again.standards
     assert again.find_standard(some.id).filing_condition == some.filing_condition
+
+
+def test_two_imports_at_once_both_apply_one_after_the_other(app_ctx, seeded_db_url, tmp_path):
+    import threading
+
+    from gridroute.services.context import build_context
+    from gridroute.services.reference import import_standards_workbook
+
+    data = reference_data(app_ctx)
+    paths = []
+    for n in (1, 2):
+        sheets = catalogue(data)
+        sheets["事件"].append([f"1{n}", f"试点大类{n}", "01", f"试点小类{n}", "网格中心", "城管局",
+                             "试点条件", "完成", "2紧急工作日"])
+        paths.append(save(tmp_path / f"c{n}.xlsx", sheets))
+    before = revision(seeded_db_url)
+    errors, start = [], threading.Barrier(2)
+
+    def worker(path):
+        ctx = build_context(app_ctx.config)
+        try:
+            start.wait()
+            import_standards_workbook(ctx, str(path))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            ctx.close()
+
+    threads = [threading.Thread(target=worker, args=(p,)) for p in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert revision(seeded_db_url) == before + 2
+    # the second import is a whole catalogue too: the first one's pilot 小类 is retired by it
+    final = fresh(app_ctx)
+    assert len({"E1101", "E1201"} & set(final.categories)) == 1
+    assert {"E1101", "E1201"} <= set(final.categories) | set(final.retired_categories)

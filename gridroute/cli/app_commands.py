@@ -197,6 +197,9 @@ def import_standards(ctx: click.Context, xlsx_path: str, strict: bool, dry_run: 
         click.echo(f"warning: {xlsx_path}: {line}", err=True)
     for line in outcome.rejected:
         click.echo(f"rejected: {xlsx_path}: {line}", err=True)
+    if dry_run:
+        for line in outcome.diff.details():
+            click.echo(line)
     for line in outcome.diff.lines():
         click.echo(line)
     if strict and outcome.rejected:

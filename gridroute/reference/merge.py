@@ -50,6 +50,7 @@ class TableDiff:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # one line per code, what changed
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed)
@@ -81,27 +82,52 @@ class ReferenceDiff:
             out.append(f"{name}: " + "; ".join(parts))
         return out
 
-
-def _same(a, b, ignore: tuple[str, ...]) -> bool:
-    skip = set(ignore)
-    return all(getattr(a, f.name) == getattr(b, f.name)
-               for f in dataclasses.fields(a) if f.name not in skip)
+    def details(self) -> list[str]:
+        """Every code added (+), changed (~, with the fields) or removed (-), table by table."""
+        return [line for table in self.tables.values() for line in table.details]
 
 
-def _table(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> TableDiff:
-    return TableDiff(added=sorted(k for k in new if k not in old),
-                     changed=sorted(k for k in new if k in old
-                                    and not _same(old[k], new[k], ignore)),
-                     removed=sorted(k for k in old if k not in new))
+def _label(row) -> str:
+    if isinstance(row, Category):
+        return row.minor_name_zh
+    if isinstance(row, Standard):
+        return f"{row.filing_condition} ({row.limit})"
+    return getattr(row, "name_zh", "")
+
+
+def _changes(a, b, ignore: tuple[str, ...]) -> list[str]:
+    """`field 'old' → 'new'` for each field that differs."""
+    return [f"{f.name} '{getattr(a, f.name)}' → '{getattr(b, f.name)}'"
+            for f in dataclasses.fields(a)
+            if f.name not in ignore and getattr(a, f.name) != getattr(b, f.name)]
+
+
+def _table(name: str, old: dict, new: dict, ignore: tuple[str, ...] = (),
+           gone: str = "removed") -> TableDiff:
+    table = TableDiff()
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            table.added.append(key)
+            table.details.append(f"+ {name} {key} {_label(new[key])}".rstrip())
+        elif key not in new:
+            table.removed.append(key)
+            table.details.append(f"- {name} {key} {_label(old[key])} ({gone})")
+        else:
+            changes = _changes(old[key], new[key], ignore)
+            if changes:
+                table.changed.append(key)
+                table.details.append(f"~ {name} {key}: " + "; ".join(changes))
+    return table
 
 
 def diff(old: ReferenceData, new: ReferenceData, *, components: bool = True) -> ReferenceDiff:
     """What is in force in `new` and not in `old`, and the other way round."""
-    tables = {"小类": _table(old.categories, new.categories, ("retired_at",)),
-              "standards rows": _table(old.standards, new.standards, ("retired_at",)),
-              "units": _table(old.units, new.units)}
+    tables = {"小类": _table("小类", old.categories, new.categories, ("retired_at",), "retired"),
+              "standards rows": _table("standards row", old.standards, new.standards,
+                                       ("retired_at",), "retired"),
+              "units": _table("unit", old.units, new.units)}
     if components:
-        tables["components"] = _table(old.components, new.components)
+        tables["components"] = _table("component", old.components, new.components)
     return ReferenceDiff(tables)
 
 

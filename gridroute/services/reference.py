@@ -114,6 +114,7 @@ def seed_reference(ctx: AppContext, *, reset: bool = False) -> ReferenceOutcome:
     would remove. Rules are checked against the new data in the same transaction."""
     files = _files(ctx)
     with ctx.uow() as uow:
+        uow.reference.lock_for_change(ctx.now())
         current = uow.reference.load()
         empty = not (current.categories or current.retired_categories or current.units)
         if empty or reset:
@@ -151,6 +152,7 @@ def import_standards_workbook(ctx: AppContext, path: str, *, strict: bool = Fals
     transaction; `dry_run` reports the changes and writes nothing."""
     workbook = read_standards_workbook(path)
     with ctx.uow() as uow:
+        uow.reference.lock_for_change(ctx.now())
         current = uow.reference.load()
         merged, duplicates = merge_catalogue(current, workbook, ctx.now())
         outcome = ReferenceOutcome(diff(current, merged, components=False), False,

@@ -27,6 +27,19 @@ class ReferenceRepository:
         return self.conn.execute(
             sa.select(state.c.revision).where(state.c.id == 1)).scalar() or 0
 
+    def lock_for_change(self, at: datetime) -> None:
+        """Serialise changes of the reference data: a second `import standards` or `init`
+        waits until the first commits, then reads what it wrote. SQLite's write transaction
+        (BEGIN IMMEDIATE) already does; PostgreSQL locks the revision row (made if absent)."""
+        if self.conn.dialect.name != "postgresql":
+            return
+        from sqlalchemy.dialects.postgresql import insert
+
+        state = t.reference_state
+        self.conn.execute(insert(state).values(id=1, revision=0, stored_at=at)
+                          .on_conflict_do_nothing(index_elements=[state.c.id]))
+        self.conn.execute(sa.select(state.c.revision).where(state.c.id == 1).with_for_update())
+
     def load(self, *, with_components: bool = True) -> ReferenceData:
         """Everything stored, retired rows in their own dicts."""
         categories, retired_categories = {}, {}
