@@ -38,8 +38,19 @@ def create_app(config: Config | None = None, *, context: AppContext | None = Non
     from gridroute.api.health import bp as health_bp
     from gridroute.web.pages import bp as pages_bp
 
+    from gridroute.api import open311
+    from gridroute.api.limits import install_limiter
+
+    # whole uploads beyond the photo limits are cut off before they are read
+    app.config["MAX_CONTENT_LENGTH"] = (config.photos.max_bytes * config.photos.max_per_case
+                                        + 1024 * 1024)
+    install_limiter(app, config)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
+    open311.install(app)
+    from gridroute.api.photos import bp as photos_bp
+
+    app.register_blueprint(photos_bp)
     _register_unavailable_handlers(app)
     logging.getLogger("gridroute").setLevel(logging.INFO)
     return app

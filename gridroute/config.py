@@ -100,6 +100,18 @@ def _ascending(values: list[float]) -> list[float]:
     return values
 
 
+def _rate_limits(value: str) -> str:
+    """Rate limits in the `limits` library's notation, e.g. "30 per minute;600 per hour"."""
+    from limits import parse_many
+
+    try:
+        if not parse_many(value):
+            raise ValueError
+    except ValueError:
+        raise ValueError("not a rate limit such as '30 per minute;600 per hour'") from None
+    return value
+
+
 Text = Annotated[str, Field(min_length=1)]
 Positive = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -205,6 +217,20 @@ class NotifySettings:
 
 
 @dataclass(frozen=True, config=_SECTION)
+class PhotoSettings:
+    dir: Text = "instance/photos"
+    max_bytes: PositiveInt = 10 * 1024 * 1024
+    max_per_case: PositiveInt = 9
+    max_side_px: Annotated[int, Field(ge=16)] = 2048
+
+
+@dataclass(frozen=True, config=_SECTION)
+class LimitSettings:
+    storage_uri: Text = "memory://"
+    public_post: Annotated[str, AfterValidator(_rate_limits)] = "30 per minute;600 per hour"
+
+
+@dataclass(frozen=True, config=_SECTION)
 class AuthSettings:
     login_max_failures: PositiveInt = 5
     login_window_seconds: PositiveInt = 900
@@ -216,7 +242,7 @@ class AuthSettings:
 _PATH_KEYS = {
     ("grid", "path"), ("grid", "street_names"), ("grid", "cache_dir"),
     ("reference", "categories"), ("reference", "standards"), ("reference", "units"),
-    ("reference", "components"), ("rules", "path"), ("sla", "overrides"),
+    ("reference", "components"), ("rules", "path"), ("sla", "overrides"), ("photos", "dir"),
 }
 
 
@@ -231,6 +257,8 @@ class Config:
     sla: SlaSettings = field(default_factory=SlaSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    photos: PhotoSettings = field(default_factory=PhotoSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     source: str = "<defaults>"
     base_dir: str = str(SAMPLE_ROOT)

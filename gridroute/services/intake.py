@@ -19,7 +19,7 @@ from gridroute.grids.locator import LocateStatus
 from gridroute.rules.engine import RoutingContext, decide
 from gridroute.services.clocks import apply_clock_effects
 from gridroute.services.context import AppContext
-from gridroute.services.errors import ServiceError
+from gridroute.services.errors import Conflict, ServiceError
 from gridroute.services.grids import active_grid
 from gridroute.services.reference import component_index, reference_data
 from gridroute.store.repository import IdempotencyKeyTaken, UnitOfWork
@@ -40,6 +40,7 @@ class ReportInput:
     reporter: str = ""
     photos: list[str] = field(default_factory=list)
     urgency: str | None = None
+    standard_id: str | None = None  # the 立案条件 row the reporter chose, if any
     reported_at: datetime | None = None
     idempotency_key: str | None = None
     external_id: str | None = None
@@ -106,6 +107,10 @@ def validate_report(ctx: AppContext, report: ReportInput) -> tuple[Channel, str,
     if report.urgency is not None and report.urgency not in URGENCIES:
         raise ServiceError(f"must be one of {', '.join(URGENCIES)}, got {report.urgency!r}",
                            field="urgency")
+    if report.standard_id is not None and report.standard_id not in {
+            s.id for s in reference_data(ctx).standards_for(report.category_code)}:
+        raise ServiceError(f"unknown standard {report.standard_id!r} for category "
+                           f"{report.category_code}", field="standard")
     if report.reported_at is not None and report.reported_at.tzinfo is None:
         raise ServiceError("must carry a UTC offset", field="reported_at")
     return channel, crs, lon, lat
@@ -216,8 +221,32 @@ def submit_report(ctx: AppContext, report: ReportInput, *, now: datetime | None 
             existing = uow_read.cases.get_by_idempotency_key(report.idempotency_key)
         if existing is None:
             raise
+        same_report_or_refuse(existing, prepared)
         return IntakeResult(existing, created=False)
     return result
+
+
+def same_report_or_refuse(existing: Case, p: _Prepared) -> None:
+    """A retry with an idempotency key seen before answers with the first case only when it
+    is the same report; different content under the same key is a client bug to report, not
+    a case to drop silently."""
+    report = p.report
+    differences = [name for name, mine, theirs in (
+        ("channel", p.channel.value, existing.channel.value),
+        ("category", report.category_code, existing.category_code),
+        ("crs", p.crs, existing.declared_crs),
+        ("description", report.description or "", existing.description),
+        ("reporter", report.reporter or "", existing.reporter),
+        ("external_id", report.external_id, existing.external_id),
+    ) if mine != theirs]
+    if abs(p.lon - existing.lon) > 1e-7 or abs(p.lat - existing.lat) > 1e-7:
+        differences.append("lon,lat")
+    if report.reported_at is not None and report.reported_at != existing.reported_at:
+        differences.append("reported_at")
+    if differences:
+        raise Conflict(f"idempotency key {report.idempotency_key!r} was used for "
+                       f"{existing.public_id} with different content ({', '.join(differences)})",
+                       field="idempotency_key", code="idempotency_key_reused")
 
 
 def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> IntakeResult:
@@ -225,6 +254,7 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
     if report.idempotency_key:
         existing = uow.cases.get_by_idempotency_key(report.idempotency_key)
         if existing is not None:
+            same_report_or_refuse(existing, p)
             return IntakeResult(existing, created=False)
     loc = p.location
     case = Case(
@@ -251,7 +281,8 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
     decision = route(ctx, case, p.reported_at, p.grid)
     case.urgency = decision.urgency or case.urgency
     case.unit_code = decision.unit_code
-    case.standard_id = choose_standard(ctx, case.category_code, case.urgency, decision.standard_id)
+    case.standard_id = choose_standard(ctx, case.category_code, case.urgency,
+                                       decision.standard_id or report.standard_id)
     case.routing = {
         "rule_id": decision.rule_id, "matched": list(decision.matched),
         "ruleset_hash": decision.ruleset_hash, "fallback": bool(decision.fallback),
