@@ -244,6 +244,8 @@ _PATH_KEYS = {
     ("reference", "categories"), ("reference", "standards"), ("reference", "units"),
     ("reference", "components"), ("rules", "path"), ("sla", "overrides"), ("photos", "dir"),
 }
+# Of those, the places gridroute writes to (besides a SQLite database).
+_WRITTEN_PATH_KEYS = {("photos", "dir")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -397,14 +399,15 @@ def load_config(path: str | os.PathLike | None = None,
                                             f"environment {name} ({section}.{key})", from_text=True)
 
     base_dir = file_path.parent
+    # The sample file inside an installed package lives in site-packages: what gridroute writes
+    # (database, photos) goes to the current directory instead, like any file a command creates.
+    db_dir = Path.cwd() if INSTALLED and file_path == DEFAULT_CONFIG_PATH.resolve() else base_dir
     for section, key in _PATH_KEYS:
         value = values[section].get(key, getattr(SECTIONS[section](), key))
         if value and not Path(value).is_absolute():
-            values[section][key] = str(base_dir / value)
+            folder = db_dir if (section, key) in _WRITTEN_PATH_KEYS else base_dir
+            values[section][key] = str(folder / value)
     built = {name: cls(**values[name]) for name, cls in SECTIONS.items()}
-    # The sample file inside an installed package lives in site-packages: its database goes to
-    # the current directory instead, like any other file a command creates.
-    db_dir = Path.cwd() if INSTALLED and file_path == DEFAULT_CONFIG_PATH.resolve() else base_dir
     built["database"] = dataclasses.replace(
         built["database"], url=_resolve_sqlite_url(built["database"].url, db_dir))
     return Config(**built, source=str(file_path), base_dir=str(base_dir))

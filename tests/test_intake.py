@@ -460,3 +460,25 @@ def test_the_same_key_twice_at_once_creates_one_case_and_both_get_it(app_ctx, mo
     assert results["second"].case.id == results["first"].case.id
     assert results["second"].case.description == "暴露垃圾"
     assert counts(app_ctx) == {"cases": 1, "events": 1, "clocks": 1, "outbox": 1}
+
+
+def test_stored_times_and_case_numbers_follow_the_configured_time_zone(seeded_db_url):
+    """A deployment in Urumqi (UTC+6): 23:30 there is already the next day in Shanghai; the
+    case number carries the local report date and times come back in the local zone."""
+    from gridroute.config import load_config
+    from gridroute.services.context import build_context
+
+    ctx = build_context(load_config(env={}).replace(database={"url": seeded_db_url},
+                                                    app={"time_zone": "Asia/Urumqi"}))
+    try:
+        urumqi = ZoneInfo("Asia/Urumqi")
+        at = datetime(2026, 11, 24, 23, 30, tzinfo=urumqi)
+        case = submit_report(ctx, report(reported_at=at), now=at).case
+        assert case.public_id == "GR-20261124-000001"
+        with ctx.uow(read_only=True) as uow:
+            stored = uow.cases.get_by_public_id("GR-20261124-000001")
+            first = uow.cases.events(case.id)[0]
+        assert stored.reported_at.isoformat() == "2026-11-24T23:30:00+06:00"
+        assert first.at.isoformat() == "2026-11-24T23:30:00+06:00"
+    finally:
+        ctx.close()

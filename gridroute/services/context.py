@@ -88,7 +88,7 @@ class AppContext:
         return datetime.now(self.tz)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, read_only=read_only)
+        return UnitOfWork(self.engine, read_only=read_only, tz=self.tz)
 
     @cached_property
     def calendar(self):

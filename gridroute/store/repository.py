@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gridroute.cases.model import Case, CaseEvent
+from gridroute.sla.calendar import DEFAULT_TZ
 from gridroute.store import tables as t
 from gridroute.store.clocks import ClockRepository, EscalationRepository
 from gridroute.store.db import READ_ONLY
@@ -26,7 +27,7 @@ from gridroute.store.prepared import PreparedInsert, PreparedSelect
 from gridroute.store.reference import ReferenceRepository
 from gridroute.store.users import AuditRepository, TokenRepository, UserRepository
 
-CITY_TZ = ZoneInfo("Asia/Shanghai")
+CITY_TZ = ZoneInfo(DEFAULT_TZ)  # unless the unit of work is given the configured zone
 
 _CASE_FIELDS = [f.name for f in dataclasses.fields(Case)]
 _CASE_COLUMNS = set(t.cases.c.keys())
@@ -73,20 +74,20 @@ class IdempotencyKeyTaken(RuntimeError):
         self.key = key
 
 
-def aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None, tz: ZoneInfo = CITY_TZ) -> datetime | None:
     """Stored timestamps come back in UTC (see tables.UtcDateTime); show them in the city zone."""
     if value is None:
         return None
-    return value.astimezone(CITY_TZ)
+    return value.astimezone(tz)
 
 
 _PUBLIC_ID = re.compile(r"GR-(\d{8})-(\d{6,})")
 
 
-def public_id_of(case_id: int, reported_at: datetime | None) -> str:
+def public_id_of(case_id: int, reported_at: datetime | None, tz: ZoneInfo = CITY_TZ) -> str:
     """The case number people quote (案卷号), derived from id and report date, not stored:
     GR-<report date in the city>-<id, at least 6 digits>."""
-    day = reported_at.astimezone(CITY_TZ).strftime("%Y%m%d") if reported_at else "00000000"
+    day = reported_at.astimezone(tz).strftime("%Y%m%d") if reported_at else "00000000"
     return f"GR-{day}-{case_id:06d}"
 
 
@@ -105,12 +106,12 @@ def case_to_row(case: Case) -> dict[str, Any]:
     return row
 
 
-def row_to_case(row: sa.Row) -> Case:
+def row_to_case(row: sa.Row, tz: ZoneInfo = CITY_TZ) -> Case:
     data = {k: v for k, v in row._mapping.items() if k in _CASE_FIELDS}
     for key, value in list(data.items()):
         if isinstance(value, datetime):
-            data[key] = aware(value)
-    data["public_id"] = public_id_of(data["id"], data["reported_at"])
+            data[key] = aware(value, tz)
+    data["public_id"] = public_id_of(data["id"], data["reported_at"], tz)
     return Case(**data)
 
 
@@ -127,8 +128,9 @@ def _event_row(event: CaseEvent) -> dict[str, Any]:
 
 
 class CaseRepository:
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, tz: ZoneInfo = CITY_TZ):
         self._conn = conn
+        self._tz = tz
 
     def add(self, case: Case) -> Case:
         try:
@@ -138,7 +140,7 @@ class CaseRepository:
             if case.idempotency_key and "idempotency_key" in str(exc.orig):
                 raise IdempotencyKeyTaken(case.idempotency_key) from exc
             raise
-        case.public_id = public_id_of(case.id, case.reported_at)
+        case.public_id = public_id_of(case.id, case.reported_at, self._tz)
         return case
 
     def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
@@ -146,14 +148,14 @@ class CaseRepository:
         if for_update and self._conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self._conn.execute(query).first()
-        return row_to_case(row) if row else None
+        return row_to_case(row, self._tz) if row else None
 
     def get_many(self, case_ids: Iterable[int]) -> dict[int, Case]:
         ids = sorted(set(case_ids))
         if not ids:
             return {}
         rows = self._conn.execute(sa.select(t.cases).where(t.cases.c.id.in_(ids))).all()
-        return {r.id: row_to_case(r) for r in rows}
+        return {r.id: row_to_case(r, self._tz) for r in rows}
 
     def get_by_public_id(self, public_id: str) -> Case | None:
         match = _PUBLIC_ID.fullmatch(public_id.strip())
@@ -165,7 +167,7 @@ class CaseRepository:
     def get_by_idempotency_key(self, key: str) -> Case | None:
         row = self._conn.execute(
             sa.select(t.cases).where(t.cases.c.idempotency_key == key)).first()
-        return row_to_case(row) if row else None
+        return row_to_case(row, self._tz) if row else None
 
     def save(self, case: Case, *, read_version: int) -> None:
         """Write the changed case; refuses if someone else saved since `read_version`."""
@@ -186,7 +188,7 @@ class CaseRepository:
         """When the case's latest history event happened (a new one may not precede it)."""
         e = t.case_events.c
         return aware(self._conn.execute(
-            sa.select(sa.func.max(e.at)).where(e.case_id == case_id)).scalar())
+            sa.select(sa.func.max(e.at)).where(e.case_id == case_id)).scalar(), self._tz)
 
     def events(self, case_id: int) -> list[CaseEvent]:
         rows = self._conn.execute(sa.select(t.case_events).where(t.case_events.c.case_id == case_id)
@@ -195,7 +197,7 @@ class CaseRepository:
         for row in rows:
             data = dict(row._mapping)
             data.pop("id")
-            data["at"] = aware(data["at"])
+            data["at"] = aware(data["at"], self._tz)
             result.append(CaseEvent(**data))
         return result
 
@@ -206,20 +208,21 @@ class CaseRepository:
         rows = _duplicate_query(tuple(sorted(states))).all(self._conn, {
             "category": category_code, "since": since,
             "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy})
-        return [DuplicateCandidate(id_, public_id_of(id_, at), category, state, aware(at), x, y)
+        return [DuplicateCandidate(id_, public_id_of(id_, at, self._tz), category, state,
+                                   aware(at, self._tz), x, y)
                 for id_, category, state, at, x, y in rows]
 
     def children(self, parent_id: int) -> list[Case]:
         rows = self._conn.execute(sa.select(t.cases).where(t.cases.c.parent_id == parent_id)
                                  .order_by(t.cases.c.id)).all()
-        return [row_to_case(r) for r in rows]
+        return [row_to_case(r, self._tz) for r in rows]
 
     def list(self, *, where: Sequence[Any] = (), order_by: Sequence[Any] = (),
              limit: int | None = None, offset: int = 0) -> list[Case]:
         query = sa.select(t.cases).where(*where).order_by(*(order_by or (t.cases.c.id,)))
         if limit is not None:
             query = query.limit(limit).offset(offset)
-        return [row_to_case(r) for r in self._conn.execute(query).all()]
+        return [row_to_case(r, self._tz) for r in self._conn.execute(query).all()]
 
     def count(self, *, where: Sequence[Any] = ()) -> int:
         return self._conn.execute(sa.select(sa.func.count()).select_from(t.cases).where(*where)).scalar_one()
@@ -231,9 +234,10 @@ class UnitOfWork:
     Services reach the database only through its repositories (`cases`, `clocks`,
     `escalations`, `grids`, `outbox`) and `savepoint()`; the connection stays inside `store`."""
 
-    def __init__(self, engine: Engine, *, read_only: bool = False):
+    def __init__(self, engine: Engine, *, read_only: bool = False, tz: ZoneInfo | None = None):
         self.engine = engine
         self.read_only = read_only
+        self.tz = tz or CITY_TZ  # stored instants are shown in this zone
         self._conn: Connection | None = None
 
     def __enter__(self) -> "UnitOfWork":
@@ -242,7 +246,7 @@ class UnitOfWork:
             conn = conn.execution_options(**READ_ONLY)
         self._conn = conn
         self._tx = conn.begin()
-        self.cases = CaseRepository(conn)
+        self.cases = CaseRepository(conn, self.tz)
         self.clocks = ClockRepository(conn)
         self.escalations = EscalationRepository(conn)
         self.grids = GridRepository(conn)
