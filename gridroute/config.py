@@ -160,6 +160,8 @@ class GridSettings:
     overlap_tolerance_m2: Positive = 1.0
     gap_tolerance_m2: Positive = 1.0
     repair_max_area_change: Share = 0.001
+    # "" switches the on-disk cache of validated grids and indexes off
+    cache_dir: str = "instance/grid-cache"
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -238,7 +240,7 @@ class AuthSettings:
 
 # Settings whose string value is a filesystem path resolved against the config file's folder.
 _PATH_KEYS = {
-    ("grid", "path"), ("grid", "street_names"),
+    ("grid", "path"), ("grid", "street_names"), ("grid", "cache_dir"),
     ("reference", "categories"), ("reference", "standards"), ("reference", "units"),
     ("reference", "components"), ("rules", "path"), ("sla", "overrides"), ("photos", "dir"),
 }

@@ -184,23 +184,29 @@ def escalate(ctx: click.Context, once: bool, now_text: str | None, dry_run: bool
 
 
 @click.command("load")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.argument("path", type=click.Path(exists=True, dir_okay=True), required=False)
+@click.option("--layer", default=None,
+              help="Layer to read from a source with several (GeoPackage, folder).")
+@click.option("--force", is_flag=True,
+              help="Accept coordinates that do not fit the CRS or the working area.")
 @click.pass_context
-def grids_load(ctx: click.Context, path: str | None) -> None:
-    """Validate PATH (default: the configured grid) and make it the active grid version.
-    Hard errors are refused with the validation report; the current grid keeps serving."""
+def grids_load(ctx: click.Context, path: str | None, layer: str | None, force: bool) -> None:
+    """Validate PATH (a file or folder; default: the configured grid) and make it the active
+    grid version. Hard errors are refused with the validation report; the current grid keeps
+    serving."""
     from gridroute.grids.layers import GridLoadError, GridValidationError
     from gridroute.services.grids import load_grid_file
 
     try:
-        result = load_grid_file(cli_context(ctx), path)
+        result = load_grid_file(cli_context(ctx), path, layer=layer, force=force)
     except (GridValidationError, GridLoadError) as exc:
         click.echo(str(exc), err=True)
         click.echo("grid refused; the previously loaded grid keeps serving", err=True)
         ctx.exit(1)
     click.echo(result.report)
-    click.echo(f"grid version {result.version_id} ({result.content_hash[:12]}): "
-               f"{result.cell_count} cells, {'new version' if result.created else 'unchanged'}")
+    for warning in result.warnings:
+        click.echo(warning, err=True)
+    click.echo(result.status_line())
 
 
 @click.command("standards")
