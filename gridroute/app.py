@@ -52,6 +52,12 @@ def create_app(config: Config | None = None, *, context: AppContext | None = Non
 
     app.register_blueprint(photos_bp)
     _register_unavailable_handlers(app)
+    # users and sessions (Flask-Login), then the REST API with its JSON error handlers
+    from gridroute.api import auth as auth_api
+    from gridroute.api import rest as rest_api
+
+    auth_api.init_app(app)
+    rest_api.init_app(app)
     logging.getLogger("gridroute").setLevel(logging.INFO)
     return app
 

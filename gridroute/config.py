@@ -160,6 +160,8 @@ class GridSettings:
     overlap_tolerance_m2: Positive = 1.0
     gap_tolerance_m2: Positive = 1.0
     repair_max_area_change: Share = 0.001
+    # "" switches the on-disk cache of validated grids and indexes off
+    cache_dir: str = "instance/grid-cache"
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -256,11 +258,13 @@ class AuthSettings:
 
 # Settings whose string value is a filesystem path resolved against the config file's folder.
 _PATH_KEYS = {
-    ("grid", "path"), ("grid", "street_names"),
+    ("grid", "path"), ("grid", "street_names"), ("grid", "cache_dir"),
     ("reference", "categories"), ("reference", "standards"), ("reference", "units"),
     ("reference", "components"), ("reference", "inspectors"), ("rules", "path"),
     ("sla", "overrides"), ("photos", "dir"),
 }
+# Of those, the places gridroute writes to (besides a SQLite database).
+_WRITTEN_PATH_KEYS = {("photos", "dir")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -415,14 +419,15 @@ def load_config(path: str | os.PathLike | None = None,
                                             f"environment {name} ({section}.{key})", from_text=True)
 
     base_dir = file_path.parent
+    # The sample file inside an installed package lives in site-packages: what gridroute writes
+    # (database, photos) goes to the current directory instead, like any file a command creates.
+    db_dir = Path.cwd() if INSTALLED and file_path == DEFAULT_CONFIG_PATH.resolve() else base_dir
     for section, key in _PATH_KEYS:
         value = values[section].get(key, getattr(SECTIONS[section](), key))
         if value and not Path(value).is_absolute():
-            values[section][key] = str(base_dir / value)
+            folder = db_dir if (section, key) in _WRITTEN_PATH_KEYS else base_dir
+            values[section][key] = str(folder / value)
     built = {name: cls(**values[name]) for name, cls in SECTIONS.items()}
-    # The sample file inside an installed package lives in site-packages: its database goes to
-    # the current directory instead, like any other file a command creates.
-    db_dir = Path.cwd() if INSTALLED and file_path == DEFAULT_CONFIG_PATH.resolve() else base_dir
     built["database"] = dataclasses.replace(
         built["database"], url=_resolve_sqlite_url(built["database"].url, db_dir))
     return Config(**built, source=str(file_path), base_dir=str(base_dir))

@@ -58,7 +58,7 @@ def test_validate_hard_errors_exit_1(cli, tmp_path):
     result = run(cli, ["grids", "validate", str(path)])
     assert result.exit_code == 1
     assert "2 errors" in result.output.splitlines()[0]
-    assert f"ERROR duplicate_code [{C1}]: 2 cells share this code" in result.output
+    assert f"ERROR duplicate_code [{C1}]: 2 cells share this code (rows 1, 2)" in result.output
     assert "ERROR bad_code [12]:" in result.output
 
 

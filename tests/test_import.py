@@ -260,6 +260,36 @@ def test_cli_import_exit_code_3_and_file_line_messages(seeded_db_url, tmp_path):
     assert again.stdout == "imported 0 cases, skipped 2 already imported, rejected 0 rows\n"
 
 
+def test_gbk_file_needs_encoding_and_nothing_is_imported_without_it(app_ctx, tmp_path):
+    source = tmp_path / "gbk.csv"
+    source.write_bytes(("\n".join([HEADER, *ROWS[:2]]) + "\n").encode("gbk"))
+    before = counts(app_ctx)
+    try:
+        import_cases(app_ctx, source, now=NOW)
+    except ServiceError as exc:
+        assert str(exc) == f"{source}: not UTF-8 (try --encoding gbk)"
+    else:
+        raise AssertionError("a GBK file was read as UTF-8")
+    assert counts(app_ctx) == before
+    result = import_cases(app_ctx, source, now=NOW, encoding="gbk")
+    assert result.accepted == 2 and not result.rejected
+
+
+def test_unwritable_rejects_path_stops_before_any_row(app_ctx, tmp_path):
+    source = write_csv(tmp_path / "old.csv")
+    before = counts(app_ctx)
+    for rejects, said in ((source, "--rejects is the input file"),
+                          (tmp_path / "no" / "r.csv", "does not exist")):
+        try:
+            import_cases(app_ctx, source, rejects_path=rejects, now=NOW)
+        except ServiceError as exc:
+            assert said in str(exc)
+        else:
+            raise AssertionError("import ran with an unusable rejects path")
+        assert counts(app_ctx) == before
+    assert source.read_text(encoding="utf-8").startswith(HEADER)
+
+
 GOOD = "OLD-1,2026-11-25T09:00:00+08:00,inspector,E0102,121.48,31.23,wgs84,暴露垃圾,insp-1,,,,,,,"
 
 

@@ -70,8 +70,12 @@ def test_wheel_runs_init_explain_and_serve_from_another_directory(installed, tmp
     init = _run([installed / "gridroute", "init"], cwd=site, env=env)
     assert "1226 cells, new version" in init.stdout
     assert "rules: 36 rules" in init.stdout
-    # The database lands in the current directory, not inside site-packages.
+    # The database lands in the current directory, not inside site-packages; so do photos.
     assert (site / "instance" / "gridroute.db").is_file()
+    photos_dir = _run([installed / "python", "-c",
+                       "from gridroute.config import load_config; print(load_config().photos.dir)"],
+                      cwd=site, env=env).stdout.strip()
+    assert photos_dir == str(site / "instance" / "photos")
 
     explain = _run([installed / "gridroute", "rules", "explain", "--category", "C0101",
                     "--lon", "121.48", "--lat", "31.23", "--crs", "gcj02",

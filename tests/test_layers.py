@@ -83,7 +83,7 @@ def test_read_missing_file(tmp_path):
 def test_read_unreadable_file(tmp_path):
     p = tmp_path / "broken.geojson"
     p.write_text("{ this is not json", encoding="utf-8")
-    with pytest.raises(GridLoadError, match="cannot read grid file .*broken.geojson"):
+    with pytest.raises(GridLoadError, match="broken.geojson is not a grid file: it is JSON text that is not GeoJSON"):
         read_grid_file(p)
     with pytest.raises(GridLoadError):
         load_grid(p)
@@ -151,7 +151,7 @@ def test_validation_error_str_is_report():
     with pytest.raises(GridValidationError) as exc:
         load_grid(g)
     assert str(exc.value) == exc.value.report.render()
-    assert "ERROR duplicate_code [310101001001001]: 2 cells share this code" in str(exc.value)
+    assert "ERROR duplicate_code [310101001001001]: 2 cells share this code (rows 1, 2)" in str(exc.value)
 
 
 def test_multipolygon_stays_one_cell():

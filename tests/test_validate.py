@@ -79,7 +79,7 @@ def test_duplicate_and_bad_codes():
     kinds = sorted(i.kind for i in report.errors)
     assert kinds == ["bad_code", "duplicate_code"]
     dup = [i for i in report.errors if i.kind == "duplicate_code"][0]
-    assert dup.cell_codes == (C1,) and dup.message == "2 cells share this code"
+    assert dup.cell_codes == (C1,) and dup.message == "2 cells share this code (rows 1, 2)"
     bad = [i for i in report.errors if i.kind == "bad_code"][0]
     assert bad.cell_codes == ("31010100100200X", "3101010010020")
     assert "do not match scheme '15' (15 digits: 6 district + 3 street + 3 community + 3 cell)" \

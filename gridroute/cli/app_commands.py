@@ -95,32 +95,54 @@ def init(ctx: click.Context, reset_reference: bool) -> None:
 @click.command()
 @click.option("--host", default=None, help="Listen address (default: app.host).")
 @click.option("--port", type=int, default=None, help="Port (default: app.port).")
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Request threads (per process).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes; more than 1 runs gunicorn (PostgreSQL deployments).")
 @click.option("--no-scheduler", is_flag=True,
               help="Do not run escalation in this process (use a separate `gridroute scheduler`).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: bool) -> None:
-    """Serve the web app (waitress) and, unless --no-scheduler, the escalation scheduler."""
-    from waitress import serve as waitress_serve
-
+def serve(ctx: click.Context, host: str | None, port: int | None, threads: int, workers: int,
+          no_scheduler: bool) -> None:
+    """Serve the web app with a production WSGI server: waitress in one process (default), or
+    gunicorn with N worker processes (--workers N, for PostgreSQL). With one process the
+    escalation scheduler runs inside it unless --no-scheduler; with several it never does
+    (run exactly one `gridroute scheduler` beside them)."""
     from gridroute.app import create_app
 
-    app_ctx = cli_context(ctx)
+    app_ctx = cli_context(ctx)  # refuses a database whose schema is not current
     # a new process has no last good rules to fall back on: a broken file refuses to start,
     # each error at file:line (later breakage keeps the running rules, see /healthz)
     app_ctx.rules.current()
     cfg = app_ctx.config
+    host = host or cfg.app.host
+    port = port or cfg.app.port
+    if workers > 1:
+        if cfg.database.url.startswith("sqlite"):
+            raise click.UsageError(
+                "--workers > 1 needs PostgreSQL (database.url is SQLite: one process with "
+                "--threads serves it best)", ctx=ctx)
+        app_ctx.close()  # each worker builds its own engine after the fork
+        from gridroute.wsgi import GunicornApplication
+
+        click.echo(f"gridroute serving on http://{host}:{port}/ with {workers} gunicorn "
+                   f"workers x {threads} threads (scheduler off: run `gridroute scheduler`)")
+        GunicornApplication(cfg, {"bind": f"{host}:{port}", "workers": workers,
+                                  "threads": threads, "worker_class": "gthread",
+                                  "accesslog": None}).run()
+        return
+    from waitress import serve as waitress_serve
+
     app = create_app(cfg, context=app_ctx)
     scheduler = None
     if cfg.app.run_scheduler and not no_scheduler:
         from gridroute.scheduler import start_background_scheduler
 
         scheduler = start_background_scheduler(app_ctx)
-    host = host or cfg.app.host
-    port = port or cfg.app.port
-    click.echo(f"gridroute serving on http://{host}:{port}/ "
+    click.echo(f"gridroute serving on http://{host}:{port}/ with waitress x {threads} threads "
                f"(scheduler {'on' if scheduler else 'off'})")
     try:
-        waitress_serve(app, host=host, port=port, threads=8)
+        waitress_serve(app, host=host, port=port, threads=threads)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -162,23 +184,29 @@ def escalate(ctx: click.Context, once: bool, now_text: str | None, dry_run: bool
 
 
 @click.command("load")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.argument("path", type=click.Path(exists=True, dir_okay=True), required=False)
+@click.option("--layer", default=None,
+              help="Layer to read from a source with several (GeoPackage, folder).")
+@click.option("--force", is_flag=True,
+              help="Accept coordinates that do not fit the CRS or the working area.")
 @click.pass_context
-def grids_load(ctx: click.Context, path: str | None) -> None:
-    """Validate PATH (default: the configured grid) and make it the active grid version.
-    Hard errors are refused with the validation report; the current grid keeps serving."""
+def grids_load(ctx: click.Context, path: str | None, layer: str | None, force: bool) -> None:
+    """Validate PATH (a file or folder; default: the configured grid) and make it the active
+    grid version. Hard errors are refused with the validation report; the current grid keeps
+    serving."""
     from gridroute.grids.layers import GridLoadError, GridValidationError
     from gridroute.services.grids import load_grid_file
 
     try:
-        result = load_grid_file(cli_context(ctx), path)
+        result = load_grid_file(cli_context(ctx), path, layer=layer, force=force)
     except (GridValidationError, GridLoadError) as exc:
         click.echo(str(exc), err=True)
         click.echo("grid refused; the previously loaded grid keeps serving", err=True)
         ctx.exit(1)
     click.echo(result.report)
-    click.echo(f"grid version {result.version_id} ({result.content_hash[:12]}): "
-               f"{result.cell_count} cells, {'new version' if result.created else 'unchanged'}")
+    for warning in result.warnings:
+        click.echo(warning, err=True)
+    click.echo(result.status_line())
 
 
 @click.command("standards")

@@ -20,9 +20,11 @@ def import_() -> None:
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False), default=None,
               help="Where rejected rows go (default: <CSV>.rejects.csv).")
 @click.option("--batch-size", type=int, default=200, show_default=True)
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="Text encoding of the CSV (e.g. gbk for files saved by Chinese Excel).")
 @click.pass_context
 def import_cases_command(ctx: click.Context, csv_path: str, rejects_path: str | None,
-                         batch_size: int) -> None:
+                         batch_size: int, encoding: str) -> None:
     """Import cases from CSV through the intake service; bad rows go to a rejects file."""
     from tqdm import tqdm
 
@@ -37,7 +39,7 @@ def import_cases_command(ctx: click.Context, csv_path: str, rejects_path: str | 
 
     try:
         result = import_cases(app_ctx, csv_path, rejects_path=rejects_path,
-                              batch_size=batch_size, progress=progress)
+                              batch_size=batch_size, progress=progress, encoding=encoding)
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
     for line, reason, _row in result.rejected:

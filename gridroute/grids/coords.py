@@ -204,18 +204,26 @@ def gcj02_to_wgs84(lon, lat):
     """GCJ-02 → WGS84 by fixed-point iteration of the forward transform (< 1e-7°)."""
     g_lon, g_lat = _as_pair(lon, lat)
     dlon, dlat = _gcj02_delta(g_lon, g_lat)
-    w_lon, w_lat = g_lon - dlon, g_lat - dlat
+    return _invert(wgs84_to_gcj02, g_lon, g_lat, g_lon - dlon, g_lat - dlat)
+
+
+def _invert(forward, lon: np.ndarray, lat: np.ndarray, guess_lon: np.ndarray,
+            guess_lat: np.ndarray):
+    """Solve ``forward(x, y) = (lon, lat)`` by fixed-point iteration from a first guess: the
+    published offsets have no closed-form inverse, but move so little that each step gains
+    orders of magnitude (stops below ``_INVERSE_TOLERANCE_DEG``)."""
+    x, y = guess_lon, guess_lat
     for _ in range(_INVERSE_MAX_ITER):
-        f_lon, f_lat = wgs84_to_gcj02(w_lon, w_lat)
-        err_lon = np.asarray(f_lon) - g_lon
-        err_lat = np.asarray(f_lat) - g_lat
-        w_lon = w_lon - err_lon
-        w_lat = w_lat - err_lat
+        f_lon, f_lat = forward(x, y)
+        err_lon = np.asarray(f_lon) - lon
+        err_lat = np.asarray(f_lat) - lat
+        x = x - err_lon
+        y = y - err_lat
         if np.all(np.abs(err_lon) < _INVERSE_TOLERANCE_DEG) and np.all(
             np.abs(err_lat) < _INVERSE_TOLERANCE_DEG
         ):
             break
-    return _out(w_lon), _out(w_lat)
+    return _out(x), _out(y)
 
 
 # ---------------------------------------------------------------------------
@@ -237,18 +245,7 @@ def bd09_to_gcj02(lon, lat):
     y = b_lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    g_lon, g_lat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(_INVERSE_MAX_ITER):
-        f_lon, f_lat = gcj02_to_bd09(g_lon, g_lat)
-        err_lon = np.asarray(f_lon) - b_lon
-        err_lat = np.asarray(f_lat) - b_lat
-        g_lon = g_lon - err_lon
-        g_lat = g_lat - err_lat
-        if np.all(np.abs(err_lon) < _INVERSE_TOLERANCE_DEG) and np.all(
-            np.abs(err_lat) < _INVERSE_TOLERANCE_DEG
-        ):
-            break
-    return _out(g_lon), _out(g_lat)
+    return _invert(gcj02_to_bd09, b_lon, b_lat, z * np.cos(theta), z * np.sin(theta))
 
 
 def wgs84_to_bd09(lon, lat):
@@ -282,30 +279,30 @@ def _pyproj_transform(source: str, target: str, x, y):
     return _out(out_x), _out(out_y)
 
 
-def to_wgs84(lon, lat, crs: str):
-    """Convert coordinates declared in ``crs`` to WGS84 longitude/latitude (转WGS84)."""
+# GCJ-02 and BD-09 are offsets of WGS84 with published formulas: (to WGS84, from WGS84)
+_OFFSET_SYSTEMS = {"gcj02": (gcj02_to_wgs84, wgs84_to_gcj02),
+                   "bd09": (bd09_to_wgs84, wgs84_to_bd09)}
+
+
+def _convert(lon, lat, crs: str, to: bool):
     name = normalize_crs(crs)
     if name == "wgs84":
         lon_arr, lat_arr = _as_pair(lon, lat)
         return _out(lon_arr), _out(lat_arr)
-    if name == "gcj02":
-        return gcj02_to_wgs84(lon, lat)
-    if name == "bd09":
-        return bd09_to_wgs84(lon, lat)
-    return _pyproj_transform(name, "wgs84", lon, lat)
+    if name in _OFFSET_SYSTEMS:
+        return _OFFSET_SYSTEMS[name][0 if to else 1](lon, lat)
+    return _pyproj_transform(name, "wgs84", lon, lat) if to else \
+        _pyproj_transform("wgs84", name, lon, lat)
+
+
+def to_wgs84(lon, lat, crs: str):
+    """Convert coordinates declared in ``crs`` to WGS84 longitude/latitude (转WGS84)."""
+    return _convert(lon, lat, crs, to=True)
 
 
 def from_wgs84(lon, lat, crs: str):
     """Convert WGS84 longitude/latitude to coordinates in ``crs`` (WGS84转目标坐标系)."""
-    name = normalize_crs(crs)
-    if name == "wgs84":
-        lon_arr, lat_arr = _as_pair(lon, lat)
-        return _out(lon_arr), _out(lat_arr)
-    if name == "gcj02":
-        return wgs84_to_gcj02(lon, lat)
-    if name == "bd09":
-        return wgs84_to_bd09(lon, lat)
-    return _pyproj_transform("wgs84", name, lon, lat)
+    return _convert(lon, lat, crs, to=False)
 
 
 def to_working(lon, lat, crs: str, working_crs: str = WORKING_CRS):

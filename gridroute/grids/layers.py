@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 
 from gridroute.grids.codes import CodeScheme
-from gridroute.grids.validate import GridIssue, ValidationReport, validate_grid
+from gridroute.grids.validate import GridIssue, ValidationReport, check_placement, validate_grid
 
 __all__ = [
     "CodeScheme",
@@ -65,21 +65,91 @@ class GridValidationError(Exception):
 # reading
 
 
-def read_grid_file(path: str | os.PathLike) -> "gpd.GeoDataFrame":  # noqa: F821
-    """Read a GeoJSON / GeoPackage / Shapefile with pyogrio into a GeoDataFrame."""
+_SIGNATURES = (
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel workbook, or zipped files: unzip it first)"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document"), (b"SQLite format 3", "an SQLite database"),
+)
+
+
+def describe_file(p: Path) -> str:
+    """What a file that is not a grid looks like, for the error message (文件类型)."""
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if not head:
+        return "an empty file (0 bytes)"
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            return what
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = head.decode("gb18030")
+        except UnicodeDecodeError:
+            return "binary data of an unknown format"
+    first = text.lstrip("\ufeff").strip().splitlines()[0] if text.strip() else ""
+    if not first:
+        return "a text file with only blank lines"
+    if first.startswith(("{", "[")):
+        return "JSON text that is not GeoJSON"
+    if "," in first or "\t" in first:
+        return f"a table of text (CSV) with header {first[:80]!r}"
+    return f"a text file starting {first[:60]!r}"
+
+
+def list_layers(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """(name, geometry type) of each layer of a data source (a Shapefile folder: its files)."""
+    import pyogrio
+
+    try:
+        return [(str(n), str(g)) for n, g in pyogrio.list_layers(path)]
+    except Exception:  # noqa: BLE001 - pyogrio raises several DataSourceError types
+        return []
+
+
+def read_grid_file(path: str | os.PathLike, layer: str | None = None
+                   ) -> "gpd.GeoDataFrame":  # noqa: F821
+    """Read a GeoJSON / GeoPackage / Shapefile (or a folder of Shapefiles) with pyogrio.
+
+    A source with several layers needs ``layer``; the error lists them. A file that is empty,
+    holds no features or is not geographic data is refused with what it is.
+    """
     import pyogrio
 
     p = Path(path)
     if not p.exists():
         raise GridLoadError(f"grid file not found: {p}")
-    if p.is_dir() and not any(p.glob("*.shp")):
-        raise GridLoadError(f"grid path is a directory without a shapefile: {p}")
+    if p.is_file() and p.stat().st_size == 0:
+        raise GridLoadError(f"grid file {p} is empty (0 bytes)")
+    layers = list_layers(p)
+    if not layers:
+        if p.is_dir():
+            raise GridLoadError(f"grid path {p} is a folder without a Shapefile or other "
+                                "grid file GDAL can open")
+        raise GridLoadError(f"{p} is not a grid file: it is {describe_file(p)} "
+                            "(expected GeoJSON, GeoPackage or Shapefile)")
+    names = [n for n, _ in layers]
+    listing = ", ".join(f"{n} ({g or 'no geometry'})" for n, g in layers)
+    if layer is None and len(layers) > 1:
+        raise GridLoadError(f"{p} has {len(layers)} layers: {listing}; choose one with --layer")
+    if layer is not None and layer not in names:
+        raise GridLoadError(f"{p} has no layer {layer!r}; its layers: {listing}")
+    chosen = layer if layer is not None else names[0]
     try:
-        gdf = pyogrio.read_dataframe(p)
+        gdf = pyogrio.read_dataframe(p, layer=chosen)
     except Exception as exc:  # pyogrio raises several DataSourceError/DataLayerError types
         raise GridLoadError(f"cannot read grid file {p}: {exc}") from exc
+    where = f"{p}" + (f" layer {chosen!r}" if len(layers) > 1 or layer else "")
     if not hasattr(gdf, "geometry") or "geometry" not in getattr(gdf, "columns", []):
-        raise GridLoadError(f"grid file {p} has no geometry column")
+        cols = ", ".join(str(c) for c in list(getattr(gdf, "columns", []))[:8])
+        raise GridLoadError(f"{where} is a table without geometry ({len(gdf)} rows; columns "
+                            f"{cols or 'none'}): not a grid")
+    if len(gdf) == 0:
+        raise GridLoadError(f"{where} holds no features (0 cells)")
     return gdf
 
 
@@ -126,28 +196,52 @@ def read_street_names(source: str | os.PathLike | Mapping[str, str]) -> dict[str
 # the layer
 
 
-@dataclass
 class GridLayer:
-    """Cells and the layers dissolved from them, in the working CRS (网格图层)."""
+    """Cells and the layers dissolved from them, in the working CRS (网格图层).
 
-    cells: Any
-    communities: Any = None
-    streets: Any = None
-    districts: Any = None
-    working_crs: str = "EPSG:32651"
-    content_hash: str = ""
-    source_path: str | None = None
-    scheme: CodeScheme = field(default_factory=CodeScheme)
+    The dissolved layers (社区, 街道, 区) and the content hash are computed on first use:
+    locating needs neither, and each costs as much as the index build on a city's grid.
+    """
 
-    def __post_init__(self) -> None:
-        if self.communities is None:
-            self.communities = _dissolve(self.cells, "community_code", "community_name")
-        if self.streets is None:
-            self.streets = _dissolve(self.cells, "street_code", "street_name")
-        if self.districts is None:
-            self.districts = _dissolve(self.cells, "district_code", "district_name")
-        if not self.content_hash:
-            self.content_hash = content_hash(self.cells)
+    def __init__(self, cells, communities=None, streets=None, districts=None,
+                 working_crs: str = "EPSG:32651", content_hash: str = "",
+                 source_path: str | None = None, scheme: CodeScheme | None = None) -> None:
+        self.cells = cells
+        self.working_crs = working_crs
+        self.source_path = source_path
+        self.scheme = scheme or CodeScheme()
+        self._derived = {"communities": communities, "streets": streets,
+                         "districts": districts}
+        self._content_hash = content_hash or None
+
+    def _layer(self, name: str, code_col: str, name_col: str):
+        if self._derived[name] is None:
+            self._derived[name] = _dissolve(self.cells, code_col, name_col)
+        return self._derived[name]
+
+    @property
+    def communities(self):
+        return self._layer("communities", "community_code", "community_name")
+
+    @property
+    def streets(self):
+        return self._layer("streets", "street_code", "street_name")
+
+    @property
+    def districts(self):
+        return self._layer("districts", "district_code", "district_name")
+
+    @property
+    def content_hash(self) -> str:
+        if self._content_hash is None:
+            self._content_hash = content_hash(self.cells)
+        return self._content_hash
+
+    def derived_computed(self) -> dict[str, bool]:
+        """Which lazy parts exist yet (for tests and diagnostics)."""
+        done = {k: v is not None for k, v in self._derived.items()}
+        done["content_hash"] = self._content_hash is not None
+        return done
 
     def __len__(self) -> int:
         return len(self.cells)
@@ -155,24 +249,18 @@ class GridLayer:
     def summary(self) -> dict:
         """Plain data for pages: counts and, per street, code, name, communities, cells."""
         cells = self.cells
-        streets = []
-        for code, grp in sorted(_groupby(cells, "street_code").items()):
-            names = [n for n in grp["street_name"].tolist() if n]
-            streets.append({
-                "code": code,
-                "name": names[0] if names else None,
-                "community_count": int(grp["community_code"].dropna().nunique()),
-                "cell_count": int(len(grp)),
-            })
-        districts = []
-        for code, grp in sorted(_groupby(cells, "district_code").items()):
-            names = [n for n in grp["district_name"].tolist() if n]
-            districts.append({
-                "code": code,
-                "name": names[0] if names else None,
-                "street_count": int(grp["street_code"].dropna().nunique()),
-                "cell_count": int(len(grp)),
-            })
+
+        def counts(level: str, below: str) -> list[dict]:
+            out = []
+            for code, grp in sorted(_groupby(cells, f"{level}_code").items()):
+                names = [n for n in grp[f"{level}_name"].tolist() if n]
+                out.append({"code": code, "name": names[0] if names else None,
+                            f"{below}_count": int(grp[f"{below}_code"].dropna().nunique()),
+                            "cell_count": int(len(grp))})
+            return out
+
+        streets = counts("street", "community")
+        districts = counts("district", "street")
         return {
             "source_path": self.source_path,
             "working_crs": self.working_crs,
@@ -224,6 +312,32 @@ def _hash_geometry(geom) -> bytes:
     return shapely.to_wkb(shapely.normalize(g), output_dimension=2, byte_order=1)
 
 
+def _geometry_hash_bytes(geoms: np.ndarray) -> list[bytes]:
+    """`_hash_geometry` of every geometry, in bulk: one rounding, normalising and WKB pass
+    over all polygons (the same bytes; per geometry it was most of the hashing time)."""
+    n = len(geoms)
+    out = [b""] * n
+    if not n:
+        return out
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    keep = ~shapely.is_empty(parts)
+    parts, owner = parts[keep], owner[keep]
+    if not len(parts):
+        return out
+    rounded = shapely.transform(parts, lambda c: np.round(c, 2) + 0.0)
+    counts = np.bincount(owner, minlength=n)
+    whole = np.empty(n, dtype=object)
+    single = counts[owner] == 1
+    whole[owner[single]] = rounded[single]
+    for i in np.flatnonzero(counts > 1).tolist():
+        whole[i] = shapely.MultiPolygon(list(rounded[owner == i]))
+    present = np.flatnonzero(counts > 0)
+    wkb = shapely.to_wkb(shapely.normalize(whole[present]), output_dimension=2, byte_order=1)
+    for i, b in zip(present.tolist(), wkb.tolist()):
+        out[i] = b
+    return out
+
+
 def content_hash(cells) -> str:
     """sha256 over cells sorted by code: codes, names, tags and geometry rounded to 1 cm."""
     h = hashlib.sha256()
@@ -231,11 +345,14 @@ def content_hash(cells) -> str:
     geoms = np.asarray(cells.geometry.values, dtype=object)
     attrs = [c for c in CELL_COLUMNS if c in cells.columns]
     records = {c: cells[c].tolist() for c in attrs}
-    for i in order.tolist():
-        payload = [records[c][i] if c != "tags" else list(records[c][i]) for c in attrs]
-        h.update(json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8"))
-        h.update(_hash_geometry(geoms[i]))
-        h.update(b"\x00")
+    if "tags" in records:
+        records["tags"] = [list(v) for v in records["tags"]]
+    rows = list(zip(*(records[c] for c in attrs))) if attrs else [()] * len(geoms)
+    geometry = _geometry_hash_bytes(geoms)
+    dumps = json.dumps
+    h.update(b"".join(
+        dumps(list(rows[i]), ensure_ascii=False, default=str).encode("utf-8") + geometry[i]
+        + b"\x00" for i in order.tolist()))
     return h.hexdigest()
 
 
@@ -322,6 +439,32 @@ def _reproject(gdf, source_crs: str | None, working_crs: str):
     return out.set_crs("EPSG:4326" if target == "wgs84" else target, allow_override=True)
 
 
+def _placement(df, source_crs: str | None, working_crs: str) -> list[GridIssue]:
+    """`check_placement` on the cells as read, in the CRS they declare."""
+    import pyproj
+
+    from gridroute.grids import coords
+
+    geoms = np.asarray(df.geometry.values, dtype=object)
+    geoms = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
+    if not len(geoms):
+        return []
+    if source_crs is not None:
+        name = coords.normalize_crs(source_crs)
+        geographic = name in coords.COMMON_CRS or pyproj.CRS.from_user_input(name).is_geographic
+        declared = "EPSG:4326" if name in coords.COMMON_CRS else name
+        label = name
+    else:
+        geographic = bool(df.crs.is_geographic)
+        declared = df.crs
+        label = df.crs.to_string()
+    target = coords.normalize_crs(working_crs)
+    issues = check_placement(shapely.total_bounds(geoms), declared, geographic,
+                             "EPSG:4326" if target in coords.COMMON_CRS else target)
+    return [GridIssue(i.severity, i.kind, i.cell_codes,
+                      i.message.replace(str(declared), label, 1)) for i in issues]
+
+
 def load_grid(
     path_or_gdf,
     *,
@@ -340,11 +483,16 @@ def load_grid(
     repair_max_area_change: float = 0.001,
     overlap_tolerance_m2: float = 1.0,
     gap_tolerance_m2: float = 1.0,
+    layer: str | None = None,
+    force: bool = False,
 ) -> tuple[GridLayer, ValidationReport]:
     """Read, validate, repair and reproject a grid; derive community/street/district codes.
 
     ``source_crs`` overrides the CRS the file declares (e.g. ``"gcj02"`` for a file whose
-    coordinates are Amap longitude/latitude). A missing CRS is a hard error. Raises
+    coordinates are Amap longitude/latitude). A missing CRS is a hard error, and so are
+    coordinates that cannot be in the declared CRS (degrees under a metric CRS, swapped axes,
+    an extent far from the working CRS's area; see ``check_placement``) unless ``force``,
+    which reports them as warnings. ``layer`` picks one layer of a multi-layer source. Raises
     :class:`GridLoadError` for unreadable input and :class:`GridValidationError` (its ``str``
     is the report) when the report has errors.
     """
@@ -356,7 +504,7 @@ def load_grid(
         source = None
     else:
         source = str(path_or_gdf)
-        raw = read_grid_file(path_or_gdf)
+        raw = read_grid_file(path_or_gdf, layer=layer)
 
     code_col = _find_column(raw, code_column, truncated=False)
     if code_col is None:
@@ -384,10 +532,11 @@ def load_grid(
     tags = [_parse_tags(v) for v in raw[tcol].tolist()] if tcol else [()] * len(raw)
 
     codes = df["cell_code"].tolist()
+    matching = [c is not None and scheme.matches(c) for c in codes]
 
     def derive(kind: str, fn) -> list[str | None]:
-        return [e if e is not None else (fn(c) if c is not None and scheme.matches(c) else None)
-                for e, c in zip(explicit[kind], codes)]
+        return [e if e is not None else (fn(c) if ok else None)
+                for e, c, ok in zip(explicit[kind], codes, matching)]
 
     df["community_code"] = derive("community_code", scheme.community)
     df["street_code"] = derive("street_code", scheme.street)
@@ -399,6 +548,11 @@ def load_grid(
                                gap_tolerance_m2=gap_tolerance_m2, source=source)
         raise GridValidationError(report)
 
+    placement = _placement(df, source_crs, working_crs)
+    if placement and not force:
+        raise GridValidationError(ValidationReport(
+            issues=placement + [GridIssue("warning", "forced", (), "use --force to load it "
+                                          "anyway")], cell_count=len(df), source=source))
     try:
         df = _reproject(df, source_crs, working_crs)
     except Exception as exc:
@@ -407,6 +561,8 @@ def load_grid(
     report = validate_grid(df, scheme, repair_max_area_change=repair_max_area_change,
                            overlap_tolerance_m2=overlap_tolerance_m2,
                            gap_tolerance_m2=gap_tolerance_m2, source=source)
+    report.issues[:0] = [GridIssue("warning", i.kind, i.cell_codes, i.message + " (--force)")
+                         for i in placement]
     if report.has_errors:
         raise GridValidationError(report)
     cells = report.gdf

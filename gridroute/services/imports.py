@@ -183,26 +183,41 @@ def _apply_legacy(ctx: AppContext, uow, case: Case, legacy: dict) -> None:
 
 def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path | None = None,
                  batch_size: int = 200, progress: Callable[[Iterable], Iterable] | None = None,
-                 now: datetime | None = None) -> ImportResult:
+                 now: datetime | None = None, encoding: str = "utf-8") -> ImportResult:
     now = now or ctx.now()
     path = Path(path)
     result = ImportResult()
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise ServiceError(f"{path}:1: missing columns: {', '.join(missing)}", field="header")
-        repeated = sorted({c for c in header if header.count(c) > 1})
-        if repeated:
-            raise ServiceError(f"{path}:1: duplicated columns: {', '.join(repeated)}",
-                               field="header")
-        unknown = [c for c in header if c not in REQUIRED + OPTIONAL + LEGACY]
-        if unknown:
-            raise ServiceError(f"{path}:1: unknown columns: "
-                               f"{', '.join(repr(c) if not c.strip() else c for c in unknown)}",
-                               field="header")
-        rows = [(_first_line(reader.line_num, row), row) for row in reader]
+    if rejects_path is not None:  # before any row is stored
+        from gridroute.grids.batch import BatchInputError, check_output_path
+
+        try:
+            check_output_path(path, rejects_path, option="--rejects")
+        except BatchInputError as exc:
+            raise ServiceError(str(exc), code="rejects") from None
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
+    try:
+        with path.open(newline="", encoding="utf-8-sig" if utf8 else encoding) as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in REQUIRED if c not in header]
+            if missing:
+                raise ServiceError(f"{path}:1: missing columns: {', '.join(missing)}",
+                                   field="header")
+            repeated = sorted({c for c in header if header.count(c) > 1})
+            if repeated:
+                raise ServiceError(f"{path}:1: duplicated columns: {', '.join(repeated)}",
+                                   field="header")
+            unknown = [c for c in header if c not in REQUIRED + OPTIONAL + LEGACY]
+            if unknown:
+                raise ServiceError(f"{path}:1: unknown columns: "
+                                   f"{', '.join(repr(c) if not c.strip() else c for c in unknown)}",
+                                   field="header")
+            rows = [(_first_line(reader.line_num, row), row) for row in reader]
+    except UnicodeDecodeError:
+        hint = "UTF-8 (try --encoding gbk)" if utf8 else encoding
+        raise ServiceError(f"{path}: not {hint}", code="encoding") from None
+    except LookupError:
+        raise ServiceError(f"unknown encoding {encoding!r}", field="--encoding") from None
     iterable = progress(rows) if progress else rows
     batch: list[tuple[int, dict]] = []
 

@@ -19,8 +19,8 @@ def initialise(ctx: AppContext, *, reset_reference: bool = False) -> list[str]:
     upgrade(ctx.config.database.url)  # refuses a schema newer than this code
     lines.append(f"database ready: {ctx.config.database.url}")
     grid = load_grid_file(ctx)
-    lines.append(f"grid version {grid.version_id} ({grid.content_hash[:12]}): {grid.cell_count} "
-                 f"cells, {'new version' if grid.created else 'unchanged'}")
+    lines.append(grid.status_line())
+    lines.extend(grid.warnings)
     outcome = seed_reference(ctx, reset=reset_reference)
     data = outcome.data
     counts = (f"{len(data.categories)} categories, {len(data.standards)} standards rows, "

@@ -62,17 +62,55 @@ def perform(ctx: AppContext, ref: int | str, action: str, *, actor: str, role: s
     return result
 
 
+def perform_as(ctx: AppContext, principal, ref: int | str, action: str, *,
+               reason: str | None = None, payload: Mapping[str, Any] | None = None,
+               expected_version: int | None = None) -> ActionResult:
+    """`perform` for a logged-in user (API, pages): a case outside the user's scope is
+    NotFound, a user without a workflow role (admin) is Forbidden, and ISO 8601 texts in
+    date-valued payload fields (`until`, `*_until`, `*_at`) become datetimes."""
+    from gridroute.services.errors import Forbidden
+
+    role = principal.workflow_role
+    if role is None:
+        raise Forbidden(f"role {principal.role.value} acts on no case", field="role",
+                        code="role_not_allowed")
+    data = {key: _coerce_payload_value(key, value) for key, value in (payload or {}).items()}
+    at = ctx.now()
+    with ctx.uow() as uow:
+        result = perform_in(ctx, uow, ref, action, actor=principal.name, role=role.value,
+                            reason=reason, payload=data, expected_version=expected_version,
+                            at=at, visible=principal.can_see)
+        uow.commit()
+    return result
+
+
+def _coerce_payload_value(key: str, value: Any) -> Any:
+    if isinstance(value, str) and (key == "until" or key.endswith(("_until", "_at"))):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ServiceError(f"not an ISO 8601 date-time: {value!r}",
+                               field=f"payload.{key}") from None
+        if parsed.tzinfo is None:
+            raise ServiceError("must carry a UTC offset", field=f"payload.{key}")
+        return parsed
+    return value
+
+
 def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *, actor: str,
                role: str, reason: str | None = None, payload: Mapping[str, Any] | None = None,
                expected_version: int | None = None, at: datetime,
-               notify: bool = True, check_roster: bool = True) -> ActionResult:
+               notify: bool = True, check_roster: bool = True, visible=None) -> ActionResult:
     """`perform` inside the caller's unit of work. `notify=False` queues no notification and
     `check_roster=False` skips the inspector roster (history replayed from another system:
-    nobody is to act on it, its inspectors are not ours)."""
+    nobody is to act on it, its inspectors are not ours). `visible(case)` False answers
+    NotFound (the caller's scope)."""
     if str(getattr(role, "value", role)) not in _ROLES:
         raise ServiceError(f"unknown role {role}; known roles: {', '.join(_ROLES)}",
                            field="role", code="unknown_role")
     case = find_case(uow, ref, for_update=True)
+    if visible is not None and not visible(case):
+        raise NotFound(f"no case {ref!r}", field="case")
     data = dict(payload or {})
     if action == "dispatch" and not data.get("unit_code") and case.unit_code:
         data["unit_code"] = case.unit_code  # the routed unit unless the dispatcher picks another
@@ -83,7 +121,9 @@ def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *,
                                payload=data, expected_version=expected_version,
                                limits=workflow_policy(ctx), parent=parent)
     except workflow.StaleVersion as exc:
-        raise Conflict(exc.message, field="version", code=exc.code) from None
+        conflict = Conflict(exc.message, field="version", code=exc.code)
+        conflict.current_version = exc.actual
+        raise conflict from None
     except workflow.WorkflowError as exc:
         raise ServiceError(exc.message, field=exc.field, code=exc.code) from None
     # after the state machine's own refusals (they say more), before anything is written

@@ -20,6 +20,7 @@ from gridroute.sla.calendar import DEFAULT_TZ
 from gridroute.store import tables as t
 from gridroute.store.clocks import ClockRepository, EscalationRepository
 from gridroute.store.db import READ_ONLY
+from gridroute.store.grids import GridRepository
 from gridroute.store.health import HealthRepository
 from gridroute.store.outbox import OutboxRepository
 from gridroute.store.prepared import PreparedInsert, PreparedSelect
@@ -231,7 +232,7 @@ class UnitOfWork:
     """`with UnitOfWork(engine) as uow: ...; uow.commit()` — leaving without commit rolls back.
 
     Services reach the database only through its repositories (`cases`, `clocks`,
-    `escalations`, `outbox`) and `savepoint()`; the connection stays inside `store`."""
+    `escalations`, `grids`, `outbox`) and `savepoint()`; the connection stays inside `store`."""
 
     def __init__(self, engine: Engine, *, read_only: bool = False, tz: ZoneInfo | None = None):
         self.engine = engine
@@ -248,6 +249,7 @@ class UnitOfWork:
         self.cases = CaseRepository(conn, self.tz)
         self.clocks = ClockRepository(conn)
         self.escalations = EscalationRepository(conn)
+        self.grids = GridRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.health = HealthRepository(conn)
         self.reference = ReferenceRepository(conn)
@@ -256,6 +258,11 @@ class UnitOfWork:
         self.users = UserRepository(conn)
         self.tokens = TokenRepository(conn)
         self.audit = AuditRepository(conn)
+        from gridroute.store.case_queries import CaseListRepository
+        from gridroute.store.grid_queries import GridMapRepository
+
+        self.case_lists = CaseListRepository(conn)
+        self.grid_maps = GridMapRepository(conn)
         return self
 
     # Built on first use (they import this module): intake never pays for them.
