@@ -390,13 +390,15 @@ def test_merge_then_closing_the_parent_closes_the_child(app_ctx):
                                           lat=lat, reported_at=T0 + timedelta(hours=3)))
     assert [d["case_id"] for d in third.duplicates] == [parent.id]
 
-    steps = [("verify", "insp-1", "inspector", None, {}),
-             ("file", "acc-1", "acceptor", None, {}),
+    steps = [("send_verify", "acc-1", "acceptor", None, {"inspector": "insp-310101001005"}),
+             ("verify", "insp-310101001005", "inspector", None, {}),
+             ("file", "lead-1", "shift_lead", None, {}),
              ("dispatch", "disp-1", "dispatcher", None, {}),
              ("accept", "squad", "unit", None, {}),
              ("resolve", "squad", "unit", None, {"reply": "已清理"}),
-             ("check_pass", "insp-1", "inspector", None, {}),
-             ("close", "acc-1", "acceptor", None, {})]
+             ("send_check", "acc-1", "acceptor", None, {"inspector": "insp-310101001005"}),
+             ("check_pass", "insp-310101001005", "inspector", None, {}),
+             ("close", "lead-1", "shift_lead", None, {})]
     for i, (action, actor, role, reason, payload) in enumerate(steps, start=3):
         perform(app_ctx, parent.id, action, actor=actor, role=role, reason=reason,
                 payload=payload, at=T0 + timedelta(hours=i))
