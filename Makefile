@@ -7,7 +7,7 @@ PORT   ?= 8080
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export TEST_POSTGRES_URL
 
-.PHONY: run test install install-test browser postgres init bench lint clean
+.PHONY: run test install install-test browser postgres init bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -5,8 +5,8 @@ import logging
 
 from flask import Flask, g, request
 
+from gridroute import i18n
 from gridroute.config import Config, load_config
-from gridroute.i18n import normalize_language, translations
 from gridroute.services.context import AppContext, build_context
 
 
@@ -19,15 +19,15 @@ def create_app(config: Config | None = None, *, context: AppContext | None = Non
     ctx = context or build_context(config)
     app.extensions["gridroute"] = ctx
 
-    app.jinja_env.add_extension("jinja2.ext.i18n")
+    # Each template message is translated into the language of the request rendering it.
+    i18n.install(app.jinja_env, lambda: g.get("lang", config.app.language))
 
     @app.before_request
     def _choose_language() -> None:
         chosen = request.args.get("lang") or request.cookies.get("lang")
         if not chosen and request.accept_languages:
             chosen = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-        g.lang = normalize_language(chosen, default=config.app.language)
-        app.jinja_env.install_gettext_translations(translations(g.lang), newstyle=True)
+        g.lang = i18n.normalize_language(chosen, default=config.app.language)
 
     @app.after_request
     def _remember_language(response):
@@ -38,8 +38,19 @@ def create_app(config: Config | None = None, *, context: AppContext | None = Non
     from gridroute.api.health import bp as health_bp
     from gridroute.web.pages import bp as pages_bp
 
+    from gridroute.api import open311
+    from gridroute.api.limits import install_limiter
+
+    # whole uploads beyond the photo limits are cut off before they are read
+    app.config["MAX_CONTENT_LENGTH"] = (config.photos.max_bytes * config.photos.max_per_case
+                                        + 1024 * 1024)
+    install_limiter(app, config)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
+    open311.install(app)
+    from gridroute.api.photos import bp as photos_bp
+
+    app.register_blueprint(photos_bp)
     _register_unavailable_handlers(app)
     logging.getLogger("gridroute").setLevel(logging.INFO)
     return app
@@ -68,7 +79,3 @@ def _register_unavailable_handlers(app: Flask) -> None:
         if translated is None:
             raise exc
         return app.handle_user_exception(translated)
-
-
-def context_of(app: Flask) -> AppContext:
-    return app.extensions["gridroute"]

@@ -1,10 +1,16 @@
 """UI translations with Babel: English message ids, zh-CN (the default UI language) from a .po
-catalogue read at start-up, so no compile step is needed."""
+catalogue read at start-up, so no compile step is needed.
+
+Templates look the catalogue up per call, from the language of the request being rendered
+(`install`), instead of a catalogue installed into the shared Jinja environment per request:
+with several server threads, that global swap let one request render in another's language.
+"""
 from __future__ import annotations
 
 import io
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -37,3 +43,20 @@ def translations(language: str) -> NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
+
+
+def install(jinja_env, current_language: Callable[[], str]) -> None:
+    """Bind `_`, `gettext`, `ngettext`, `pgettext` and `npgettext` in templates to the catalogue of
+    `current_language()` at the moment each message is rendered (Jinja's newstyle gettext, so
+    `_("%(n)s cells", n=3)` formats and escapes as usual)."""
+    def catalogue() -> NullTranslations:
+        return translations(current_language())
+
+    jinja_env.add_extension("jinja2.ext.i18n")
+    jinja_env.install_gettext_callables(
+        gettext=lambda message: catalogue().gettext(message),
+        ngettext=lambda singular, plural, n: catalogue().ngettext(singular, plural, n),
+        pgettext=lambda context, message: catalogue().pgettext(context, message),
+        npgettext=lambda context, singular, plural, n: catalogue().npgettext(
+            context, singular, plural, n),
+        newstyle=True)

@@ -94,7 +94,7 @@ def engine(db_url):
 # A database seeded with the sample grid and reference data (what `gridroute init` loads).
 
 CASE_TABLES = ("escalations", "outbox", "case_clocks", "case_events", "cases",
-               "audit_log", "user_tokens", "users")
+               "audit_log", "user_tokens", "users", "api_keys")
 
 
 def _seed(url: str) -> None:
@@ -160,3 +160,17 @@ def app_ctx(seeded_db_url):
     ctx = build_context(load_config(env={}).replace(database={"url": seeded_db_url}))
     yield ctx
     ctx.close()
+
+
+@pytest.fixture
+def public_ctx(app_ctx, tmp_path, monkeypatch):
+    """`app_ctx` frozen at Wed 2026-11-25 09:00 (a working day), photos under tmp_path and a
+    public POST limit no test reaches unless it sets its own."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setattr(app_ctx, "now",
+                        lambda: datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    monkeypatch.setattr(app_ctx, "config", app_ctx.config.replace(
+        photos={"dir": str(tmp_path / "photos")}, limits={"public_post": "1000 per minute"}))
+    return app_ctx

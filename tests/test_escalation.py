@@ -200,10 +200,10 @@ def test_a_suspended_clock_does_not_escalate(ctx, engine):
         clock = uow.clocks.load(case.id)["handle"].clock.pause(at("2026-11-25 13:30"),
                                                                   ctx.calendar)
         save_clock(ctx, uow, case.id, clock, run=1, unit_code=UNIT, exists=True)
-        uow.execute(t.cases.update().where(t.cases.c.id == case.id)
-                    .values(state=State.SUSPENDED.value,
-                            previous_state=State.ACCEPTED.value))
         uow.commit()
+    with engine.begin() as conn:
+        conn.execute(t.cases.update().where(t.cases.c.id == case.id)
+                     .values(state=State.SUSPENDED.value, previous_state=State.ACCEPTED.value))
     assert clock_row(engine, case.id).next_due is None
     result = tick(ctx, at("2026-11-27 18:00"))
     assert (result.clocks, result.recorded) == (0, 0)

@@ -14,6 +14,8 @@ from gridroute.services.errors import ServiceError
 from gridroute.services.imports import import_cases
 from gridroute.store import tables as t
 
+from helpers_db import run_sql
+
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SH)
 HEADER = ("external_id,reported_at,channel,category,lon,lat,crs,description,reporter,urgency,"
@@ -46,7 +48,7 @@ def write_csv(path, rows=ROWS):
 
 def counts(ctx):
     with ctx.uow(read_only=True) as uow:
-        return tuple(uow.execute(sa.select(sa.func.count()).select_from(x)).scalar_one()
+        return tuple(run_sql(uow, sa.select(sa.func.count()).select_from(x)).scalar_one()
                      for x in (t.cases, t.case_events, t.outbox))
 
 
@@ -82,7 +84,7 @@ def test_import_accepts_good_rows_and_reports_bad_ones(app_ctx, tmp_path):
 
         legacy = cases["OLD-7"]
         events = uow.cases.events(legacy.id)
-        clocks = {r.phase: r.state for r in uow.execute(
+        clocks = {r.phase: r.state for r in run_sql(uow, 
             sa.select(t.case_clocks).where(t.case_clocks.c.case_id == legacy.id))}
     assert legacy.state.value == "closed"
     assert legacy.unit_code == "310101001-enforcement"
@@ -198,7 +200,7 @@ def test_legacy_dispatched_case_gets_a_running_handle_clock(app_ctx, tmp_path):
             "2026-11-25T15:00:00+08:00,2026-11-25T16:00:00+08:00,,,310101001-enforcement"]
     assert import_cases(app_ctx, write_csv(tmp_path / "d.csv", rows), now=NOW).accepted == 1
     with app_ctx.uow(read_only=True) as uow:
-        handle = uow.execute(sa.select(t.case_clocks).where(
+        handle = run_sql(uow, sa.select(t.case_clocks).where(
             t.case_clocks.c.phase == "handle")).first()
     # E0501-1: 2 working hours from Wednesday 16:00 → Thursday 09:00
     assert (handle.state, handle.deadline) == ("running", datetime(2026, 11, 26, 9, 0, tzinfo=SH))

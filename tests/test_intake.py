@@ -17,6 +17,8 @@ from gridroute.services.intake import ReportInput, submit_report
 from gridroute.services.workflow import perform
 from gridroute.store import tables as t
 
+from helpers_db import run_sql
+
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=SH)  # Wednesday, a working day
 RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "rules" / "huangpu.toml"
@@ -31,7 +33,7 @@ def report(**kw) -> ReportInput:
 
 def counts(ctx) -> dict[str, int]:
     with ctx.uow(read_only=True) as uow:
-        return {name: uow.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        return {name: run_sql(uow, sa.select(sa.func.count()).select_from(table)).scalar_one()
                 for name, table in (("cases", t.cases), ("events", t.case_events),
                                     ("clocks", t.case_clocks), ("outbox", t.outbox))}
 
@@ -64,8 +66,8 @@ def test_report_is_located_routed_and_persisted_with_history_and_outbox(app_ctx)
 
     with app_ctx.uow(read_only=True) as uow:
         stored = uow.cases.get(case.id)
-        outbox = uow.execute(sa.select(t.outbox)).all()
-        clocks = uow.execute(sa.select(t.case_clocks)).all()
+        outbox = run_sql(uow, sa.select(t.outbox)).all()
+        clocks = run_sql(uow, sa.select(t.case_clocks)).all()
     assert stored.public_id == "GR-20261125-000001"
     assert stored.cell_code == "310101001005015"
     assert stored.unit_code == "greening"
@@ -287,7 +289,7 @@ def test_trusted_channel_rule_files_automatically(app_ctx):
         (2, "file", "rules", "system", "filed")]
     with app_ctx.uow(read_only=True) as uow:
         stored = uow.cases.get(case.id)
-        clocks = {r.phase: r for r in uow.execute(sa.select(t.case_clocks)).all()}
+        clocks = {r.phase: r for r in run_sql(uow, sa.select(t.case_clocks)).all()}
     assert stored.state.value == "filed" and stored.version == 2
     assert clocks["file"].state == "done"
     assert clocks["dispatch"].state == "running"

@@ -13,6 +13,8 @@ from gridroute.services.intake import ReportInput, submit_report
 from gridroute.services.workflow import perform
 from gridroute.store import tables as t
 
+from helpers_db import run_sql
+
 SH = ZoneInfo("Asia/Shanghai")
 
 
@@ -37,16 +39,16 @@ def snapshot(ctx, case_id):
     with ctx.uow(read_only=True) as uow:
         case = uow.cases.get(case_id)
         events = uow.cases.events(case_id)
-        clocks = [tuple(r) for r in uow.execute(
+        clocks = [tuple(r) for r in run_sql(uow, 
             sa.select(t.case_clocks).where(t.case_clocks.c.case_id == case_id)
             .order_by(t.case_clocks.c.phase)).all()]
-        outbox = uow.execute(sa.select(sa.func.count()).select_from(t.outbox)).scalar_one()
+        outbox = run_sql(uow, sa.select(sa.func.count()).select_from(t.outbox)).scalar_one()
     return case, len(events), clocks, outbox
 
 
 def clock(ctx, case_id, phase):
     with ctx.uow(read_only=True) as uow:
-        return uow.execute(sa.select(t.case_clocks).where(
+        return run_sql(uow, sa.select(t.case_clocks).where(
             t.case_clocks.c.case_id == case_id, t.case_clocks.c.phase == phase)).first()
 
 
@@ -97,8 +99,8 @@ def test_full_life_cycle_with_rework(app_ctx):
 
     with app_ctx.uow(read_only=True) as uow:
         stored = uow.cases.get(case.id)
-        clocks = {r.phase: r for r in uow.execute(sa.select(t.case_clocks)).all()}
-        topics = [r.topic for r in uow.execute(sa.select(t.outbox).order_by(t.outbox.c.id))]
+        clocks = {r.phase: r for r in run_sql(uow, sa.select(t.case_clocks)).all()}
+        topics = [r.topic for r in run_sql(uow, sa.select(t.outbox).order_by(t.outbox.c.id))]
     assert stored.state.value == "closed" and stored.version == 10 and stored.reworks == 1
     assert {p: c.state for p, c in clocks.items()} == {
         "file": "done", "dispatch": "done", "accept": "done", "handle": "done", "check": "done"}
@@ -271,7 +273,7 @@ def test_close_of_the_case_stops_every_clock(app_ctx):
     act(app_ctx, case, "reject", "shift_lead", at(25, 9, 5), reason="非城管范围")
     with app_ctx.uow(read_only=True) as uow:
         stored = uow.cases.get(case.id)
-        states = {r.phase: r.state for r in uow.execute(sa.select(t.case_clocks))}
+        states = {r.phase: r.state for r in run_sql(uow, sa.select(t.case_clocks))}
     assert stored.state.value == "rejected"
     assert states == {"file": "stopped"}
     assert history(app_ctx, case.id)[-1].reason == "非城管范围"

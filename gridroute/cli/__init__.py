@@ -47,6 +47,7 @@ def _register() -> None:
         ("gridroute.cli.rules", ("rules",)),
         ("gridroute.cli.app_commands", ("db", "init", "serve", "scheduler", "escalate")),
         ("gridroute.cli.cases", ("import_", "cases")),
+        ("gridroute.cli.apikeys", ("apikey",)),
         ("gridroute.cli.users", ("user",)),
     ):
         module = importlib.import_module(module_name)

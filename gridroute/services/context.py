@@ -60,10 +60,12 @@ class AppContext:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     grid_cache: ProcessCache = field(init=False, repr=False)
     reference_cache: ProcessCache = field(init=False, repr=False)
+    api_key_cache: ProcessCache = field(init=False, repr=False)  # key hash → (record, checked)
 
     def __post_init__(self) -> None:
         self.grid_cache = ProcessCache(self.lock)
         self.reference_cache = ProcessCache(self.lock)
+        self.api_key_cache = ProcessCache(self.lock)
 
     # Transitional names for services not yet moved to the public caches above.
     @property

@@ -40,6 +40,7 @@ class ReportInput:
     reporter: str = ""
     photos: list[str] = field(default_factory=list)
     urgency: str | None = None
+    standard_id: str | None = None  # the 立案条件 row the reporter chose, if any
     reported_at: datetime | None = None
     idempotency_key: str | None = None
     external_id: str | None = None
@@ -106,6 +107,10 @@ def validate_report(ctx: AppContext, report: ReportInput) -> tuple[Channel, str,
     if report.urgency is not None and report.urgency not in URGENCIES:
         raise ServiceError(f"must be one of {', '.join(URGENCIES)}, got {report.urgency!r}",
                            field="urgency")
+    if report.standard_id is not None and report.standard_id not in {
+            s.id for s in reference_data(ctx).standards_for(report.category_code)}:
+        raise ServiceError(f"unknown standard {report.standard_id!r} for category "
+                           f"{report.category_code}", field="standard")
     if report.reported_at is not None and report.reported_at.tzinfo is None:
         raise ServiceError("must carry a UTC offset", field="reported_at")
     return channel, crs, lon, lat
@@ -251,7 +256,8 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
     decision = route(ctx, case, p.reported_at, p.grid)
     case.urgency = decision.urgency or case.urgency
     case.unit_code = decision.unit_code
-    case.standard_id = choose_standard(ctx, case.category_code, case.urgency, decision.standard_id)
+    case.standard_id = choose_standard(ctx, case.category_code, case.urgency,
+                                       decision.standard_id or report.standard_id)
     case.routing = {
         "rule_id": decision.rule_id, "matched": list(decision.matched),
         "ruleset_hash": decision.ruleset_hash, "fallback": bool(decision.fallback),

@@ -69,10 +69,6 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             raise DBAPIError.instance(statement, (), exc, dbapi.Error) from exc
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 # SQLite result codes (sqlite3.h) and PostgreSQL SQLSTATEs that mean "someone else holds the
 # lock; the same request may well succeed in a moment".
 _SQLITE_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED (extended codes keep the low byte)

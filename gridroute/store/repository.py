@@ -72,7 +72,7 @@ class IdempotencyKeyTaken(RuntimeError):
         self.key = key
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     """Stored timestamps come back in UTC (see tables.UtcDateTime); show them in the city zone."""
     if value is None:
         return None
@@ -108,7 +108,7 @@ def row_to_case(row: sa.Row) -> Case:
     data = {k: v for k, v in row._mapping.items() if k in _CASE_FIELDS}
     for key, value in list(data.items()):
         if isinstance(value, datetime):
-            data[key] = _aware(value)
+            data[key] = aware(value)
     data["public_id"] = public_id_of(data["id"], data["reported_at"])
     return Case(**data)
 
@@ -188,7 +188,7 @@ class CaseRepository:
         for row in rows:
             data = dict(row._mapping)
             data.pop("id")
-            data["at"] = _aware(data["at"])
+            data["at"] = aware(data["at"])
             result.append(CaseEvent(**data))
         return result
 
@@ -199,7 +199,7 @@ class CaseRepository:
         rows = _duplicate_query(tuple(sorted(states))).all(self._conn, {
             "category": category_code, "since": since,
             "minx": minx, "maxx": maxx, "miny": miny, "maxy": maxy})
-        return [DuplicateCandidate(id_, public_id_of(id_, at), category, state, _aware(at), x, y)
+        return [DuplicateCandidate(id_, public_id_of(id_, at), category, state, aware(at), x, y)
                 for id_, category, state, at, x, y in rows]
 
     def children(self, parent_id: int) -> list[Case]:
@@ -241,10 +241,26 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn)
         self.health = HealthRepository(conn)
         self.reference = ReferenceRepository(conn)
+        self.__dict__.pop("api_keys", None)
+        self.__dict__.pop("public", None)
         self.users = UserRepository(conn)
         self.tokens = TokenRepository(conn)
         self.audit = AuditRepository(conn)
         return self
+
+    # Built on first use (they import this module): intake never pays for them.
+    @functools.cached_property
+    def api_keys(self):
+        from gridroute.store.apikeys import ApiKeyRepository
+
+        return ApiKeyRepository(self._conn)
+
+    @functools.cached_property
+    def public(self):
+        """Read-only queries behind the public Open311 listing."""
+        from gridroute.store.public import PublicCaseQueries
+
+        return PublicCaseQueries(self._conn)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:

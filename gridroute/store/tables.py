@@ -285,6 +285,18 @@ outbox = Table(
     Index("ix_outbox_pending", "status", "next_attempt_at"),
 )
 
+# Open311 API keys (one per client system: a civic app, a 12345 hotline bridge). Only the
+# SHA-256 of the key is kept: the key is random and long, so a slow password hash buys nothing,
+# and a lookup by hash stays one index probe per POST.
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_prefix", String(16), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("revoked_at", TS),
+)
 # People who log in (pages) or call the API with a bearer token. `scope` holds grid codes,
 # comma-separated (see gridroute.auth.model); the password is an argon2 hash.
 users = Table(
