@@ -3,7 +3,9 @@ against the seeded test database."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -39,11 +41,14 @@ def test_report_act_show(gr):
     assert reported.stdout.splitlines()[1].startswith(
         "  routing: rule=refuse-and-cleaning fallback=False  Rule 'refuse-and-cleaning' (#20)")
 
+    # actions follow the report (filed just now): a minute and two minutes later
+    base = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0)
+    file_at, dispatch_at = ((base + timedelta(minutes=n)).isoformat() for n in (1, 2))
     filed = gr("cases", "act", public_id, "file", "--actor", "acc-1", "--role", "acceptor",
-               "--at", "2026-11-25T15:50:00+08:00")
+               "--at", file_at)
     assert filed.exit_code == 0, filed.output
     dispatched = gr("cases", "act", public_id, "dispatch", "--actor", "disp-1", "--role",
-                    "dispatcher", "--version", "2", "--at", "2026-11-25T16:00:00+08:00",
+                    "dispatcher", "--version", "2", "--at", dispatch_at,
                     "--payload", '{"unit_code": "310101001-gridcentre"}')
     assert dispatched.exit_code == 0, dispatched.output
     assert dispatched.stdout.splitlines()[0] == (
@@ -59,8 +64,8 @@ def test_report_act_show(gr):
     assert len(history) == 3
     assert re.fullmatch(r"  #1 \S+ report by insp-7 \(inspector\) - → reported", history[0])
     assert history[1:] == [
-        "  #2 2026-11-25T15:50:00+08:00 file by acc-1 (acceptor) reported → filed",
-        "  #3 2026-11-25T16:00:00+08:00 dispatch by disp-1 (dispatcher) filed → dispatched"]
+        f"  #2 {file_at} file by acc-1 (acceptor) reported → filed",
+        f"  #3 {dispatch_at} dispatch by disp-1 (dispatcher) filed → dispatched"]
 
 
 def test_act_refusals_exit_1_and_change_nothing(gr):

@@ -326,6 +326,32 @@ def test_cli_escalate_once(ctx, engine, db_url, tmp_path):
     assert len(escalation_rows(engine)) == 4
 
 
+def test_cli_escalate_refuses_a_future_now_unless_dry_run(ctx, engine, db_url, tmp_path):
+    from datetime import datetime
+
+    from gridroute.cli import main
+
+    case = create_case(ctx, started_at=START)
+    due_before = clock_row(engine, case.id).next_due
+    config = write_config(tmp_path / "config.toml", db_url)
+    runner = CliRunner()
+    future = (datetime.now(START.tzinfo) + timedelta(days=400)).replace(microsecond=0)
+    refused = runner.invoke(main, ["--config", str(config), "escalate", "--once",
+                                   "--now", future.isoformat()])
+    assert refused.exit_code == 2
+    assert "Invalid value for '--now': " + future.isoformat() + " is in the future" \
+        in refused.stderr
+    assert "add --dry-run to preview" in refused.stderr
+    assert escalation_rows(engine) == [] and escalate_events(engine) == []
+    preview = runner.invoke(main, ["--config", str(config), "escalate", "--once",
+                                   "--now", future.isoformat(), "--dry-run"])
+    assert preview.exit_code == 0, preview.output
+    assert preview.stdout.startswith("dry run, nothing written: escalation tick at ")
+    assert "1 due clocks, 6 recorded" in preview.stdout
+    assert escalation_rows(engine) == [] and escalate_events(engine) == []
+    assert clock_row(engine, case.id).next_due == due_before
+
+
 # --------------------------------------------------------------------------- processes
 
 _WORKER = r"""

@@ -255,3 +255,59 @@ def test_cli_import_exit_code_3_and_file_line_messages(seeded_db_url, tmp_path):
     again = runner.invoke(main, ["--config", str(config), "import", "cases", str(clean)])
     assert again.exit_code == 0, again.output
     assert again.stdout == "imported 0 cases, skipped 2 already imported, rejected 0 rows\n"
+
+
+GOOD = "OLD-1,2026-11-25T09:00:00+08:00,inspector,E0102,121.48,31.23,wgs84,暴露垃圾,insp-1,,,,,,,"
+
+
+def test_rows_that_make_no_sense_are_rejected_naming_the_field(app_ctx, tmp_path):
+    rows = [
+        GOOD,
+        # line 3: the same row again (imported once); line 4: the same id, other content
+        GOOD,
+        GOOD.replace("暴露垃圾", "另一件事"),
+        # line 5: reported after the import runs (NOW is 2026-12-01 10:00)
+        "NEW-1,2026-12-01T10:06:00+08:00,public,E0102,121.48,31.23,wgs84,未来,,,,,,,,",
+        # line 6: dispatched before it was filed
+        "OLD-8,2026-11-20T09:00:00+08:00,import,E0501,121.48,31.23,wgs84,占道经营,,,dispatched,"
+        "2026-11-20T09:20:00+08:00,2026-11-20T09:10:00+08:00,,,310101001-enforcement",
+        # line 7: filed before it was reported
+        "OLD-9,2026-11-20T09:00:00+08:00,import,E0501,121.48,31.23,wgs84,占道经营,,,filed,"
+        "2026-11-20T08:00:00+08:00,,,,",
+        # line 8: closed in the future
+        "OLD-10,2026-11-20T09:00:00+08:00,import,E0501,121.48,31.23,wgs84,占道经营,,,closed,"
+        "2026-11-20T09:20:00+08:00,2026-11-20T09:30:00+08:00,2026-11-20T11:00:00+08:00,"
+        "2026-12-24T15:00:00+08:00,310101001-enforcement",
+        # line 9: one value too many; line 10: three too few
+        GOOD.replace("OLD-1", "OLD-11") + ",extra",
+        "OLD-12,2026-11-25T09:00:00+08:00,inspector,E0102,121.48,31.23,wgs84,暴露垃圾,insp-1,,,,",
+    ]
+    before = counts(app_ctx)
+    result = import_cases(app_ctx, write_csv(tmp_path / "odd.csv", rows), now=NOW)
+    assert (result.accepted, result.duplicates_skipped) == (1, 1)
+    assert [(line, reason) for line, reason, _ in result.rejected] == [
+        (4, "external_id: 'OLD-1' is also on line 2 with different content"),
+        (5, "reported_at: 2026-12-01T10:06:00+08:00 is in the future (the import runs at "
+            "2026-12-01T10:00:00+08:00)"),
+        (6, "dispatched_at: 2026-11-20T09:10:00+08:00 is before filed_at "
+            "2026-11-20T09:20:00+08:00"),
+        (7, "filed_at: 2026-11-20T08:00:00+08:00 is before reported_at "
+            "2026-11-20T09:00:00+08:00"),
+        (8, "closed_at: 2026-12-24T15:00:00+08:00 is in the future (the import runs at "
+            "2026-12-01T10:00:00+08:00)"),
+        (9, "row: has 17 values, the header has 16 columns"),
+        (10, "row: has 13 values, the header has 16 columns"),
+    ]
+    assert counts(app_ctx) == (before[0] + 1, before[1] + 1, before[2] + 1)
+
+
+def test_a_duplicated_column_stops_the_import(app_ctx, tmp_path):
+    source = tmp_path / "dup.csv"
+    source.write_text(HEADER + ",category\n" + GOOD + ",E0102\n", encoding="utf-8")
+    try:
+        import_cases(app_ctx, source, now=NOW)
+    except ServiceError as exc:
+        assert str(exc) == f"header: {source}:1: duplicated columns: category"
+    else:
+        raise AssertionError("a duplicated column was accepted")
+    assert counts(app_ctx) == (0, 0, 0)

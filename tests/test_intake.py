@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from gridroute.grids.coords import to_working, wgs84_to_gcj02
-from gridroute.services.errors import ServiceError
+from gridroute.services.errors import Conflict, ServiceError
 from gridroute.services.intake import ReportInput, submit_report
 from gridroute.services.workflow import perform
 from gridroute.store import tables as t
@@ -116,12 +116,21 @@ def test_failure_after_auto_file_leaves_nothing(app_ctx, monkeypatch):
 
 def test_idempotency_key_twice_returns_the_same_case(app_ctx):
     first = submit_report(app_ctx, report(idempotency_key="app-42"))
-    second = submit_report(app_ctx, report(idempotency_key="app-42", description="again"))
+    second = submit_report(app_ctx, report(idempotency_key="app-42"))
     assert first.created is True
     assert second.created is False
     assert second.case.id == first.case.id
     assert second.case.public_id == first.case.public_id
     assert second.case.description == "暴露垃圾"
+    assert counts(app_ctx) == {"cases": 1, "events": 1, "clocks": 1, "outbox": 1}
+    # the same key with other content is a client's mistake: refused, naming the key
+    with pytest.raises(Conflict) as info:
+        submit_report(app_ctx, report(idempotency_key="app-42", description="again",
+                                      lon=121.4805))
+    assert info.value.field == "idempotency_key"
+    assert info.value.message == (f"idempotency key 'app-42' was used for "
+                                  f"{first.case.public_id} with different content "
+                                  f"(description, lon,lat)")
     assert counts(app_ctx) == {"cases": 1, "events": 1, "clocks": 1, "outbox": 1}
     third = submit_report(app_ctx, report(idempotency_key="app-43"))
     assert third.created is True and third.case.id != first.case.id
@@ -434,7 +443,7 @@ def test_the_same_key_twice_at_once_creates_one_case_and_both_get_it(app_ctx, mo
     first = threading.Thread(target=submit, args=("first",))
     first.start()
     assert inside.wait(20)
-    second = threading.Thread(target=submit, args=("second",), kwargs={"description": "retry"})
+    second = threading.Thread(target=submit, args=("second",))  # a retry: the same report
     second.start()
     if app_ctx.engine.dialect.name == "postgresql":
         deadline = time.monotonic() + 20

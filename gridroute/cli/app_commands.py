@@ -137,16 +137,28 @@ def scheduler(ctx: click.Context) -> None:
 
 @click.command()
 @click.option("--once", is_flag=True, required=True, help="Run one tick and exit.")
-@click.option("--now", "now_text", default=None, help="Pretend the time is this ISO 8601 instant.")
+@click.option("--now", "now_text", default=None,
+              help="Pretend the time is this ISO 8601 instant (a future one only with "
+                   "--dry-run).")
+@click.option("--dry-run", is_flag=True,
+              help="Show what the tick would record, and write nothing.")
 @click.pass_context
-def escalate(ctx: click.Context, once: bool, now_text: str | None) -> None:
+def escalate(ctx: click.Context, once: bool, now_text: str | None, dry_run: bool) -> None:
     """Run one escalation tick (lights, levels, notifications queued)."""
     from gridroute.services.escalation import tick
+    from gridroute.services.workflow import FUTURE_TOLERANCE
 
     app_ctx = cli_context(ctx)
-    now = parse_iso(now_text, "--now", app_ctx.tz) if now_text else app_ctx.now()
-    result = tick(app_ctx, now)
-    click.echo(result.summary())
+    real_now = app_ctx.now()
+    now = parse_iso(now_text, "--now", app_ctx.tz) if now_text else real_now
+    if now > real_now + FUTURE_TOLERANCE and not dry_run:
+        # lights and levels recorded ahead of time could never be taken back
+        raise click.BadParameter(
+            f"{now.isoformat()} is in the future (now {real_now.isoformat(timespec='seconds')}): "
+            "a tick would record lights and levels not yet due; add --dry-run to preview",
+            param_hint="'--now'")
+    result = tick(app_ctx, now, dry_run=dry_run)
+    click.echo(("dry run, nothing written: " if dry_run else "") + result.summary())
 
 
 @click.command("load")

@@ -131,6 +131,9 @@ def act_command(ctx, ref, action, actor, role, reason, payload, expected_version
         data = json.loads(payload)
     except json.JSONDecodeError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--payload") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"must be a JSON object ({{...}}), got {type(data).__name__}",
+                                 param_hint="--payload")
     at = parse_iso(at_text, "--at", app_ctx.tz) if at_text else None
     if "until" in data and isinstance(data["until"], str):
         data["until"] = parse_iso(data["until"], "--payload until", app_ctx.tz)

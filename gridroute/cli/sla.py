@@ -26,6 +26,20 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:.2f} h"
 
 
+def _apply_configured_maximum() -> None:
+    """`sla.max_limit_days` from the configuration when there is a readable one (this command
+    works without one: then the built-in maximum applies)."""
+    from gridroute.sla.clock import set_max_limit_days
+
+    obj = click.get_current_context().find_root().obj
+    try:
+        config = obj.config if obj is not None else None
+    except click.ClickException:
+        return
+    if config is not None:
+        set_max_limit_days(config.sla.max_limit_days)
+
+
 @click.group(name="sla")
 def sla() -> None:
     """Time limits, working calendar and deadlines (处置时限)."""
@@ -85,6 +99,7 @@ def deadline_command(
     if start.tzinfo is None:
         start = start.replace(tzinfo=cal.tz)
 
+    _apply_configured_maximum()
     try:
         limit = Limit.from_text(limit_text)
     except LimitParseError as exc:

@@ -25,7 +25,7 @@ from gridroute.reference.models import (
     KIND_LETTERS, UNIT_TYPES, URGENCIES, Category, Component, ReferenceData, Standard, Unit,
     Urgency,
 )
-from gridroute.sla.clock import CHINESE_LIMIT_UNITS, Limit, LimitParseError
+from gridroute.sla.clock import CHINESE_LIMIT_UNITS, Limit, LimitOutOfRange, LimitParseError
 
 PathLike = str | os.PathLike
 
@@ -285,6 +285,9 @@ def load_standards_csv(path: PathLike, *,
         if limit_text:
             try:
                 limit = Limit.from_text(limit_text)
+            except LimitOutOfRange as exc:  # it reads, but is negative or absurdly long
+                row.error("limit", str(exc).replace("bad limit amount ", "")
+                          .replace("bad limit ", ""))
             except LimitParseError:
                 row.error("limit", f"cannot read '{limit_text}'")
         if row.ok:
@@ -482,6 +485,8 @@ def read_limit_cell(text: str) -> tuple[Limit, str, str]:
     normal = unicodedata.normalize("NFKC", text).strip()
     try:
         return Limit.parse_chinese(normal), normal, ""
+    except LimitOutOfRange:
+        raise
     except LimitParseError:
         pass
     match = _LEADING_LIMIT_RE.match(normal)
@@ -623,6 +628,9 @@ def _read_sheet(sheet, sheet_name: str, kind: str, result: StandardsWorkbook,
         else:
             try:
                 limit, read, note = read_limit_cell(limit_text)
+            except LimitOutOfRange as exc:  # it reads, but is negative or absurdly long
+                problems.append(f"{where}: 处置时限: " + str(exc).replace("bad limit amount ", "")
+                                .replace("bad limit ", ""))
             except LimitParseError:
                 problems.append(f"{where}: 处置时限: cannot read '{limit_text}' "
                                 f"(no limit such as 4工作时 at its start)")

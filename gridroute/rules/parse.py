@@ -34,7 +34,7 @@ from gridroute.rules.model import (
 from gridroute.rules.shadows import shadow_warnings
 from gridroute.grids.codes import CodeScheme
 from gridroute.reference.models import URGENCIES
-from gridroute.sla.clock import Limit, LimitParseError
+from gridroute.sla.clock import Limit, LimitOutOfRange, LimitParseError
 
 SUPPORTED_VERSION = 1
 RULE_KEYS = ("id", "description", "when", "then")
@@ -322,6 +322,10 @@ def _parse_actions(then: Mapping[str, Any], conditions: Conditions, report,
         else:
             try:
                 parsed_limit = Limit.from_text(limit)
+            except LimitOutOfRange as exc:  # it reads, but is negative or absurdly long
+                report("then", "limit", str(exc).replace("bad limit amount ", "")
+                       .replace("bad limit ", ""))
+                ok = False
             except LimitParseError:
                 report("then", "limit", f"cannot read '{limit}' (e.g. '4 working_hours')")
                 ok = False

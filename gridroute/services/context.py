@@ -147,6 +147,9 @@ def code_scheme_of(config: Config):
 
 
 def build_context(config: Config) -> AppContext:
+    from gridroute.sla.clock import set_max_limit_days
+
+    set_max_limit_days(config.sla.max_limit_days)  # rules, standards and commands read limits
     engine = make_engine(config.database.url, busy_timeout_ms=config.database.busy_timeout_ms,
                          echo=config.database.echo)
     return AppContext(config=config, engine=engine)

@@ -152,8 +152,10 @@ def _channels(unit: Unit, sinks: set[str]) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- tick
 
 
-def tick(ctx, now: datetime, *, batch_size: int = DEFAULT_BATCH_SIZE) -> TickResult:
-    """Record every light and level due by `now` exactly once; see the module docstring."""
+def tick(ctx, now: datetime, *, batch_size: int = DEFAULT_BATCH_SIZE,
+         dry_run: bool = False) -> TickResult:
+    """Record every light and level due by `now` exactly once; see the module docstring.
+    `dry_run` does the same work and rolls every batch back: what a tick at `now` would do."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
     now = now.astimezone(ctx.tz)
@@ -168,9 +170,10 @@ def tick(ctx, now: datetime, *, batch_size: int = DEFAULT_BATCH_SIZE) -> TickRes
     failed: set[tuple[int, str]] = set()
     # PostgreSQL skips rows another transaction holds; a second pass from the start picks up
     # those released meanwhile (handled rows are no longer due, failed ones are passed over).
-    passes = 2 if skips_locked_rows(ctx.engine) else 1
+    passes = 2 if skips_locked_rows(ctx.engine) and not dry_run else 1
     for _ in range(passes):
-        _run_pass(ctx, now, batch_size, policy, units, sinks, result, touched_cases, failed)
+        _run_pass(ctx, now, batch_size, policy, units, sinks, result, touched_cases, failed,
+                  dry_run=dry_run)
     result.cases = len(touched_cases)
     result.elapsed_seconds = time.perf_counter() - started
     log.info("%s", result.summary())
@@ -179,7 +182,8 @@ def tick(ctx, now: datetime, *, batch_size: int = DEFAULT_BATCH_SIZE) -> TickRes
 
 def _run_pass(ctx, now: datetime, batch_size: int, policy: EscalationPolicy,
               units: dict[str, Unit], sinks: set[str], result: TickResult,
-              touched_cases: set[int], failed: set[tuple[int, str]]) -> None:
+              touched_cases: set[int], failed: set[tuple[int, str]],
+              dry_run: bool = False) -> None:
     """Walk the due clocks once in keyset order, one transaction per batch."""
     cursor: tuple[datetime, int, str] | None = None
     while True:
@@ -213,7 +217,10 @@ def _run_pass(ctx, now: datetime, batch_size: int, policy: EscalationPolicy,
                     continue
                 if changed:
                     touched_cases.add(row.case_id)
-            uow.commit()
+            if dry_run:
+                uow.rollback()  # the keyset cursor moves on: the next batch is new rows
+            else:
+                uow.commit()
         if claimed < batch_size:
             return
 

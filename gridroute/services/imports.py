@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -22,6 +22,10 @@ REQUIRED = ("external_id", "reported_at", "channel", "category", "lon", "lat", "
 OPTIONAL = ("reporter", "urgency")
 LEGACY = ("state", "filed_at", "dispatched_at", "resolved_at", "closed_at", "unit")
 LEGACY_STATES = ("reported", "filed", "dispatched", "resolved", "closed", "rejected")
+#: The order a case's dates must follow; a row dated after the import runs is refused beyond
+#: this allowance for the exporting system's clock.
+DATE_ORDER = ("reported_at", "filed_at", "dispatched_at", "resolved_at", "closed_at")
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass
@@ -95,6 +99,39 @@ def _legacy(ctx: AppContext, row: dict) -> dict | None:
     return legacy
 
 
+def _check_row_shape(row: dict, header: list[str]) -> None:
+    """A row with more or fewer values than the header has shifted columns: refuse it rather
+    than file a case with its fields in the wrong places."""
+    extra = row.get(None)
+    if extra:
+        raise ServiceError(f"has {len(header) + len(extra)} values, the header has "
+                           f"{len(header)} columns", field="row")
+    missing = [c for c in header if row.get(c) is None]
+    if missing:
+        raise ServiceError(f"has {len(header) - len(missing)} values, the header has "
+                           f"{len(header)} columns", field="row")
+
+
+def _check_dates(report: ReportInput, legacy: dict | None, now: datetime) -> None:
+    """No date after the import runs, and the dates a case has in the order it lived them."""
+    dates = {"reported_at": report.reported_at, **{
+        name: (legacy or {}).get(name) for name in DATE_ORDER[1:]}}
+    for name in DATE_ORDER:
+        value = dates[name]
+        if value is not None and value > now + FUTURE_TOLERANCE:
+            raise ServiceError(f"{value.isoformat()} is in the future (the import runs at "
+                               f"{now.isoformat(timespec='seconds')})", field=name)
+    earlier = None
+    for name in DATE_ORDER:
+        value = dates[name]
+        if value is None:
+            continue
+        if earlier is not None and value < dates[earlier]:
+            raise ServiceError(f"{value.isoformat()} is before {earlier} "
+                               f"{dates[earlier].isoformat()}", field=name)
+        earlier = name
+
+
 LEGACY_ACTOR = "import"
 LEGACY_NOTE = "migrated from a legacy system"
 
@@ -154,9 +191,15 @@ def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path 
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise ServiceError(f"{path}:1: missing columns: {', '.join(missing)}", field="header")
+        repeated = sorted({c for c in header if header.count(c) > 1})
+        if repeated:
+            raise ServiceError(f"{path}:1: duplicated columns: {', '.join(repeated)}",
+                               field="header")
         unknown = [c for c in header if c not in REQUIRED + OPTIONAL + LEGACY]
         if unknown:
-            raise ServiceError(f"{path}:1: unknown columns: {', '.join(unknown)}", field="header")
+            raise ServiceError(f"{path}:1: unknown columns: "
+                               f"{', '.join(repr(c) if not c.strip() else c for c in unknown)}",
+                               field="header")
         rows = [(_first_line(reader.line_num, row), row) for row in reader]
     iterable = progress(rows) if progress else rows
     batch: list[tuple[int, dict]] = []
@@ -184,14 +227,25 @@ def import_cases(ctx: AppContext, path: str | Path, *, rejects_path: str | Path 
             uow.commit()
         batch.clear()
 
+    seen: dict[str, tuple[int, dict]] = {}  # external id → its first line and row
     for line, row in iterable:
         try:
+            _check_row_shape(row, header)
             report = _report_from_row(ctx, row)
+            first = seen.get(report.external_id)
+            if first is not None:
+                if first[1] != row:
+                    raise ServiceError(f"{report.external_id!r} is also on line {first[0]} "
+                                       "with different content", field="external_id")
+                result.duplicates_skipped += 1  # the same row twice: imported once
+                continue
             legacy = _legacy(ctx, row)
+            _check_dates(report, legacy, now)
             validate_report(ctx, report)  # the cheap checks before a transaction is opened
         except ServiceError as exc:
             result.rejected.append((line, str(exc), row))
             continue
+        seen[report.external_id] = (line, row)
         batch.append((line, row, report, legacy))
         if len(batch) >= batch_size:
             flush()

@@ -19,7 +19,7 @@ from gridroute.grids.locator import LocateStatus
 from gridroute.rules.engine import RoutingContext, decide
 from gridroute.services.clocks import apply_clock_effects
 from gridroute.services.context import AppContext
-from gridroute.services.errors import ServiceError
+from gridroute.services.errors import Conflict, ServiceError
 from gridroute.services.grids import active_grid
 from gridroute.services.reference import component_index, reference_data
 from gridroute.store.repository import IdempotencyKeyTaken, UnitOfWork
@@ -221,8 +221,32 @@ def submit_report(ctx: AppContext, report: ReportInput, *, now: datetime | None 
             existing = uow_read.cases.get_by_idempotency_key(report.idempotency_key)
         if existing is None:
             raise
+        same_report_or_refuse(existing, prepared)
         return IntakeResult(existing, created=False)
     return result
+
+
+def same_report_or_refuse(existing: Case, p: _Prepared) -> None:
+    """A retry with an idempotency key seen before answers with the first case only when it
+    is the same report; different content under the same key is a client bug to report, not
+    a case to drop silently."""
+    report = p.report
+    differences = [name for name, mine, theirs in (
+        ("channel", p.channel.value, existing.channel.value),
+        ("category", report.category_code, existing.category_code),
+        ("crs", p.crs, existing.declared_crs),
+        ("description", report.description or "", existing.description),
+        ("reporter", report.reporter or "", existing.reporter),
+        ("external_id", report.external_id, existing.external_id),
+    ) if mine != theirs]
+    if abs(p.lon - existing.lon) > 1e-7 or abs(p.lat - existing.lat) > 1e-7:
+        differences.append("lon,lat")
+    if report.reported_at is not None and report.reported_at != existing.reported_at:
+        differences.append("reported_at")
+    if differences:
+        raise Conflict(f"idempotency key {report.idempotency_key!r} was used for "
+                       f"{existing.public_id} with different content ({', '.join(differences)})",
+                       field="idempotency_key", code="idempotency_key_reused")
 
 
 def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> IntakeResult:
@@ -230,6 +254,7 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
     if report.idempotency_key:
         existing = uow.cases.get_by_idempotency_key(report.idempotency_key)
         if existing is not None:
+            same_report_or_refuse(existing, p)
             return IntakeResult(existing, created=False)
     loc = p.location
     case = Case(

@@ -3,11 +3,11 @@ clocks, notifications — all or nothing)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from gridroute.cases import workflow
-from gridroute.cases.model import Case, CaseEvent, State
+from gridroute.cases.model import Case, CaseEvent, Role, State
 from gridroute.services.clocks import apply_clock_effects
 from gridroute.services.context import AppContext
 from gridroute.services.errors import Conflict, NotFound, ServiceError
@@ -20,6 +20,11 @@ _NOTIFY = {
     "deny_extension": "unit", "return": "dispatch-centre", "request_extension": "dispatch-centre",
     "resolve": "inspectors", "appeal": "dispatch-centre",
 }
+
+
+#: How far ahead of this server's clock an action time may be (another machine's clock drift).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+_ROLES = tuple(r.value for r in Role)
 
 
 @dataclass
@@ -60,6 +65,9 @@ def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *,
                notify: bool = True) -> ActionResult:
     """`perform` inside the caller's unit of work. `notify=False` queues no notification
     (history replayed from another system: nobody is to act on it)."""
+    if str(getattr(role, "value", role)) not in _ROLES:
+        raise ServiceError(f"unknown role {role}; known roles: {', '.join(_ROLES)}",
+                           field="role", code="unknown_role")
     case = find_case(uow, ref, for_update=True)
     data = dict(payload or {})
     if action == "dispatch" and not data.get("unit_code") and case.unit_code:
@@ -76,6 +84,8 @@ def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *,
         raise Conflict(exc.message, field="version", code=exc.code) from None
     except workflow.WorkflowError as exc:
         raise ServiceError(exc.message, field=exc.field, code=exc.code) from None
+    # after the state machine's own refusals (they say more), before anything is written
+    check_action_time(ctx, at, uow.cases.last_event_at(case.id))
     if action == "dispatch":
         case.unit_code = data["unit_code"]
     try:
@@ -95,6 +105,23 @@ def perform_in(ctx: AppContext, uow: UnitOfWork, ref: int | str, action: str, *,
                                                "state": case.state.value, "reason": reason},
                        at=at)
     return ActionResult(case, events)
+
+
+def check_action_time(ctx: AppContext, at: datetime, last_event_at: datetime | None) -> None:
+    """An action happens after the case's last event and not later than now (a history out of
+    order, or dated ahead, would start clocks at the wrong time)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ServiceError(f"{at.isoformat()} must carry a UTC offset", field="at")
+    now = ctx.now()
+    if at > now + FUTURE_TOLERANCE:
+        raise ServiceError(f"{at.isoformat()} is in the future (now "
+                           f"{now.isoformat(timespec='seconds')}; at most "
+                           f"{FUTURE_TOLERANCE.total_seconds() / 60:g} min ahead is accepted)",
+                           field="at", code="in_future")
+    if last_event_at is not None and at < last_event_at:
+        raise ServiceError(f"{at.isoformat()} is before the case's last event "
+                           f"({last_event_at.astimezone(ctx.tz).isoformat()})",
+                           field="at", code="before_last_event")
 
 
 def _check_references(ctx: AppContext, uow: UnitOfWork, case: Case, action: str,

@@ -75,6 +75,34 @@ class LimitParseError(ValueError):
     """A time-limit text that cannot be read; the message names the text."""
 
 
+class LimitOutOfRange(LimitParseError):
+    """A limit that reads but makes no sense: not positive, or longer than the maximum."""
+
+
+#: The longest limit accepted from rules, standards and the command line: a year and a day.
+#: `sla.max_limit_days` in the configuration sets it for a process (`set_max_limit_days`).
+DEFAULT_MAX_LIMIT_DAYS = 366
+_max_limit_days: float = DEFAULT_MAX_LIMIT_DAYS
+
+
+def set_max_limit_days(days: float) -> None:
+    """The maximum `Limit.from_text` and friends accept from now on in this process."""
+    global _max_limit_days
+    if not days > 0:
+        raise ValueError(f"the maximum limit must be a positive number of days, got {days!r}")
+    _max_limit_days = days
+
+
+def _check_span(limit: "Limit", text: str) -> "Limit":
+    """Refuse a limit longer than the maximum, hours counted as 1/24 of a day (a working hour
+    lasts at least as long as a natural one, so this never refuses a sane limit)."""
+    days = limit.amount / 24 if limit.unit.endswith("hours") else limit.amount
+    if days > Decimal(str(_max_limit_days)):
+        raise LimitOutOfRange(f"bad limit {text!r}: longer than the maximum of "
+                              f"{_max_limit_days:g} days (sla.max_limit_days)")
+    return limit
+
+
 class ClockStateError(ValueError):
     """An operation that the clock's current state does not allow."""
 
@@ -107,7 +135,8 @@ _CHINESE_UNITS = {
 CHINESE_LIMIT_UNITS = tuple(_CHINESE_UNITS)
 """The unit words a 处置时限 text may use."""
 
-_NUMBER = r"(\d+(?:\.\d+)?|\.\d+)"
+# a sign is read so that "-4 working_hours" is told it must be positive, not that it is garbled
+_NUMBER = r"([-+]?(?:\d+(?:\.\d+)?|\.\d+))"
 
 
 def _to_decimal(value: Any, text: str) -> Decimal:
@@ -127,7 +156,7 @@ def _to_decimal(value: Any, text: str) -> Decimal:
     else:
         raise LimitParseError(f"bad limit amount {text!r}: not a number")
     if not amount.is_finite() or amount <= 0:
-        raise LimitParseError(f"bad limit amount {text!r}: must be a positive number")
+        raise LimitOutOfRange(f"bad limit amount {text!r}: must be a positive number")
     return amount
 
 
@@ -154,7 +183,7 @@ class Limit:
         unit = _UNIT_ALIASES.get(match.group(2).lower())
         if unit is None:
             raise LimitParseError(f"bad limit {text!r}: unknown unit {match.group(2)!r}")
-        return cls(_to_decimal(match.group(1), text), unit)
+        return _check_span(cls(_to_decimal(match.group(1), text), unit), text)
 
     @classmethod
     def parse_chinese(cls, text: str) -> "Limit":
@@ -172,17 +201,21 @@ class Limit:
                 f"bad limit {text!r}: expected a number and one of 紧急工作时, 紧急工作日, "
                 f"工作时, 小时, 工作日, 天"
             )
-        return cls(_to_decimal(match.group(1), text), unit)
+        return _check_span(cls(_to_decimal(match.group(1), text), unit), text)
 
     @classmethod
     def from_text(cls, text: str) -> "Limit":
         """Either form: ``"4 working_hours"`` or ``"4工作时"``."""
         try:
             return cls.parse(text)
+        except LimitOutOfRange:
+            raise
         except LimitParseError as exc:
             english_error = exc
         try:
             return cls.parse_chinese(text)
+        except LimitOutOfRange:
+            raise
         except LimitParseError as exc:
             chinese_error = exc
         if isinstance(text, str) and re.search(r"[A-Za-z]", text):

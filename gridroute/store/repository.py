@@ -181,6 +181,12 @@ class CaseRepository:
     def add_events(self, events: Sequence[CaseEvent]) -> None:
         _INSERT_EVENT.many(self._conn, [_event_row(e) for e in events])
 
+    def last_event_at(self, case_id: int) -> datetime | None:
+        """When the case's latest history event happened (a new one may not precede it)."""
+        e = t.case_events.c
+        return _aware(self._conn.execute(
+            sa.select(sa.func.max(e.at)).where(e.case_id == case_id)).scalar())
+
     def events(self, case_id: int) -> list[CaseEvent]:
         rows = self._conn.execute(sa.select(t.case_events).where(t.case_events.c.case_id == case_id)
                                  .order_by(t.case_events.c.seq)).all()
