@@ -229,12 +229,13 @@ def test_idempotency_key_retry_returns_the_first_request(ctx, client, key):
         assert uow.cases.count() == 1
 
 
-def test_condition_attribute_chooses_the_standard_and_its_deadline(ctx, client, key):
+def test_condition_attribute_chooses_the_standard_and_its_deadline(ctx, client, key, monkeypatch):
     request_id = new_request(client, key, service_code="C0101",
                              **{"attribute[condition]": "C0101-3"})
     with ctx.uow(read_only=True) as uow:
         case = uow.cases.get_by_public_id(request_id)
     assert (case.standard_id, case.urgency) == ("C0101-3", "normal")
+    monkeypatch.setattr(ctx, "now", lambda: T0.replace(minute=30))  # the actions are past
     perform(ctx, request_id, "verify", actor="insp-1", role="inspector", at=T0.replace(minute=5))
     perform(ctx, request_id, "file", actor="acc-1", role="acceptor", at=T0.replace(minute=8))
     perform(ctx, request_id, "dispatch", actor="disp-1", role="dispatcher",
@@ -263,8 +264,10 @@ def test_reporter_contact_never_appears_in_public_responses(client, key):
             assert secret not in body
 
 
-def test_extensions_carry_codes_state_light_level_and_public_notes(ctx, client, key):
+def test_extensions_carry_codes_state_light_level_and_public_notes(ctx, client, key,
+                                                                  monkeypatch):
     request_id = new_request(client, key)
+    monkeypatch.setattr(ctx, "now", lambda: T0.replace(minute=30))  # the actions are past
     perform(ctx, request_id, "verify", actor="insp-王", role="inspector", at=T0.replace(minute=5))
     perform(ctx, request_id, "file", actor="acc-李", role="acceptor", at=T0.replace(minute=8))
     [row] = client.get(f"{API}/requests/{request_id}.json?extensions=true").get_json()
@@ -284,8 +287,9 @@ def test_extensions_carry_codes_state_light_level_and_public_notes(ctx, client, 
     assert "extended_attributes" not in plain and "notes" not in plain
 
 
-def test_rejected_request_is_closed_with_the_reason(ctx, client, key):
+def test_rejected_request_is_closed_with_the_reason(ctx, client, key, monkeypatch):
     request_id = new_request(client, key)
+    monkeypatch.setattr(ctx, "now", lambda: T0.replace(minute=30))  # the actions are past
     perform(ctx, request_id, "reject", actor="acc-1", role="acceptor", reason="不属于城市管理范围",
             at=T0.replace(minute=20))
     [row] = client.get(f"{API}/requests/{request_id}.json").get_json()
@@ -456,3 +460,23 @@ def test_rate_limit_and_photo_settings_are_checked_at_start_up():
     with pytest.raises(ConfigError) as bad:
         load_config(env={"GRIDROUTE_PHOTOS_MAX_PER_CASE": "0"})
     assert "photos.max_per_case" in str(bad.value)
+
+
+def test_in_memory_limits_start_no_thread_per_request(ctx, key, monkeypatch):
+    import threading
+
+    import limits.storage.memory as memory
+
+    from gridroute.api.limits import SweptMemoryStorage
+
+    client = create_app(context=ctx).test_client()
+    assert isinstance(client.application.extensions["gridroute_limiter"].storage,
+                      SweptMemoryStorage)
+    timers = []
+    monkeypatch.setattr(memory.threading, "Timer",
+                        lambda *a, **kw: timers.append(a) or threading.Timer(*a, **kw))
+    for _ in range(5):
+        assert post(client, key).status_code == 201
+    assert timers == []  # the stock storage starts one per hit spaced over 10 ms
+    sweepers = [t for t in threading.enumerate() if t.name == "rate-limit-sweep"]
+    assert sweepers and all(t.daemon for t in sweepers)

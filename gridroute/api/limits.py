@@ -3,19 +3,51 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
+import weakref
 
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits.storage import MemoryStorage
 
 from gridroute.config import Config
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """`limits`' in-memory storage with its expiry sweep on one long-lived thread. The stock
+    storage starts a new 10 ms timer thread on nearly every hit at a few hundred requests/s
+    (measured: 3 to 5 ms a request on a loaded host). Expired counters are already ignored on
+    every read (`MemoryStorage.get`), so the sweep only frees memory; once a second is enough."""
+
+    STORAGE_SCHEME = ["gridroute-memory"]
+    _sweeper: threading.Thread | None = None
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the per-hit timer start
+        if self._sweeper is None:
+            self._sweeper = threading.Thread(target=_sweep, args=(weakref.ref(self),),
+                                             name="rate-limit-sweep", daemon=True)
+            self._sweeper.start()
+
+
+def _sweep(storage_ref) -> None:
+    while True:
+        time.sleep(1.0)
+        storage = storage_ref()
+        if storage is None:  # the app and its limiter are gone
+            return
+        storage._MemoryStorage__expire_events()
+        del storage
 
 
 def install_limiter(app: Flask, config: Config) -> Limiter:
     # Flask-Limiter's own headers would put a Retry-After on every answer of a limited
     # endpoint (successes too) and override a 503's; only a refusal gets one here.
-    limiter = Limiter(get_remote_address, app=app, storage_uri=config.limits.storage_uri,
+    storage_uri = config.limits.storage_uri
+    if storage_uri == "memory://":
+        storage_uri = "gridroute-memory://"
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri,
                       headers_enabled=False, default_limits=[], strategy="fixed-window",
                       key_prefix="gridroute")
     app.extensions["gridroute_limiter"] = limiter

@@ -184,7 +184,7 @@ class CaseRepository:
     def last_event_at(self, case_id: int) -> datetime | None:
         """When the case's latest history event happened (a new one may not precede it)."""
         e = t.case_events.c
-        return _aware(self._conn.execute(
+        return aware(self._conn.execute(
             sa.select(sa.func.max(e.at)).where(e.case_id == case_id)).scalar())
 
     def events(self, case_id: int) -> list[CaseEvent]:
