@@ -128,6 +128,13 @@ def test_standards_load_both_limit_spellings(tmp_path):
     ]
 
 
+def test_standards_keep_an_optional_limit_note(tmp_path):
+    path = write(tmp_path, "s.csv", STANDARD_HEADER.rstrip("\n") + ",limit_note\n"
+                 "E0501-1,E0501,1,无照经营游商,urgent,1紧急工作时,劝离,执法中队,城管局,制止\n")
+    [standard] = load_standards_csv(path, categories={"E0501"})
+    assert (standard.limit, standard.limit_note) == (Limit(1, "natural_hours"), "制止")
+
+
 def test_standards_every_row_error(tmp_path):
     path = write(tmp_path, "s.csv", STANDARD_HEADER +
                  "C0101-1,C0101,1,井盖缺失,urgent,2 natural_hours,补齐,,\n"

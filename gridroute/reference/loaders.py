@@ -42,7 +42,7 @@ CATEGORY_OPTIONAL = ("aliases", "duplicate_radius_m", "duplicate_window_h")
 ALIAS_SPLIT_RE = re.compile(r"[;；]")
 STANDARD_COLUMNS = ("id", "category_code", "seq", "filing_condition", "urgency", "limit",
                     "closing_condition")
-STANDARD_OPTIONAL = ("handling_unit_hint", "supervising_dept")
+STANDARD_OPTIONAL = ("handling_unit_hint", "supervising_dept", "limit_note")
 UNIT_COLUMNS = ("code", "name_zh", "name_en", "unit_type")
 UNIT_OPTIONAL = ("parent_code", "streets", "cells", "contact_phone", "contact_email",
                  "webhook_url")
@@ -274,7 +274,7 @@ def _aliases(row: _Row, name: str) -> tuple[str, ...]:
 def load_standards_csv(path: PathLike, *,
                        categories: Container[str] | None = None) -> list[Standard]:
     """Read `standards.csv`: id, category_code, seq, filing_condition, urgency, limit,
-    closing_condition[, handling_unit_hint, supervising_dept].
+    closing_condition[, handling_unit_hint, supervising_dept, limit_note].
 
     `id` must be `<category_code>-<seq>`; `limit` is "4 working_hours" or Chinese "4工作时".
     With `categories` given, every category_code must be one of them.
@@ -318,7 +318,8 @@ def load_standards_csv(path: PathLike, *,
                 id=std_id, category_code=category, seq=seq, filing_condition=filing,
                 urgency=urgency, limit=limit, closing_condition=closing,
                 handling_unit_hint=row.get("handling_unit_hint"),
-                supervising_dept=row.get("supervising_dept")))
+                supervising_dept=row.get("supervising_dept"),
+                limit_note=row.get("limit_note")))
     return _finish(path, errors, result)
 
 
