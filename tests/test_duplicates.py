@@ -71,13 +71,13 @@ def test_different_category_excluded():
     assert find_duplicates(new_report(), [other, no_category]) == []
 
 
-@pytest.mark.parametrize("state", [State.CLOSED, State.REJECTED, State.MERGED])
+@pytest.mark.parametrize("state", [State.CLOSED, State.REJECTED, State.MERGED, State.VOIDED])
 def test_closed_rejected_and_merged_excluded(state):
     assert find_duplicates(new_report(), [existing(state=state)]) == []
 
 
 @pytest.mark.parametrize("state", sorted(set(State) - {State.CLOSED, State.REJECTED,
-                                                       State.MERGED}))
+                                                       State.MERGED, State.VOIDED}))
 def test_every_other_open_state_is_a_candidate(state):
     cand = existing(dx=5.0, state=state)
     assert find_duplicates(new_report(), [cand]) == [(cand, 5.0)]

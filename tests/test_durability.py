@@ -14,6 +14,7 @@ from gridroute.config import load_config
 from gridroute.services.apikeys import add_key
 from gridroute.services.context import build_context
 from gridroute.store import tables as t
+from helpers_db import run_sql
 from helpers_server import Server, free_port, write_config
 
 CLIENTS = 4
@@ -69,11 +70,10 @@ def test_reports_answered_2xx_survive_sigkill_whole(seeded_db_url, tmp_path):
         server.wait_ready()
         with ctx.uow(read_only=True) as uow:
             cases = {c.public_id: c for c in uow.cases.list()}
-            events = dict(uow.execute(sa.select(t.case_events.c.case_id, sa.func.count())
-                                      .group_by(t.case_events.c.case_id)).all())
-            clocks = dict(uow.execute(sa.select(t.case_clocks.c.case_id, t.case_clocks.c.phase)
-                                      ).all())
-            outbox = dict(uow.execute(sa.select(t.outbox.c.case_id, t.outbox.c.topic)).all())
+        events = dict(run_sql(ctx, sa.select(t.case_events.c.case_id, sa.func.count())
+                              .group_by(t.case_events.c.case_id)).all())
+        clocks = dict(run_sql(ctx, sa.select(t.case_clocks.c.case_id, t.case_clocks.c.phase)).all())
+        outbox = dict(run_sql(ctx, sa.select(t.outbox.c.case_id, t.outbox.c.topic)).all())
         assert set(answered) <= set(cases)
         for case in cases.values():  # answered or not, nothing is half-written
             assert events.get(case.id) == 1, case.public_id

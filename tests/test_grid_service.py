@@ -14,6 +14,7 @@ from gridroute.grids.layers import GridValidationError
 from gridroute.services.grids import active_grid, load_grid_file
 from gridroute.services.intake import ReportInput, submit_report
 from gridroute.store import tables as t
+from helpers_db import run_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data/grids/huangpu/cells.geojson"
@@ -21,9 +22,8 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def _versions(ctx):
-    with ctx.uow(read_only=True) as uow:
-        return [tuple(r) for r in uow.execute(sa.select(
-            t.grid_versions.c.id, t.grid_versions.c.active).order_by(t.grid_versions.c.id))]
+    return [tuple(r) for r in run_sql(ctx, sa.select(
+        t.grid_versions.c.id, t.grid_versions.c.active).order_by(t.grid_versions.c.id))]
 
 
 def _edited_copy(tmp_path, edit) -> Path:

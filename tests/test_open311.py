@@ -15,6 +15,7 @@ from gridroute.grids.coords import wgs84_to_gcj02
 from gridroute.services.apikeys import add_key, revoke_key
 from gridroute.services.workflow import perform
 from gridroute.store import tables as t
+from helpers_db import run_sql
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=SH)  # Wednesday, a working day
@@ -366,8 +367,7 @@ def test_apikey_cli_prints_the_key_once_and_stores_its_hash(ctx, seeded_db_url, 
     assert added.exit_code == 0, added.output
     key = added.stdout.strip()
     assert key.startswith("gr_") and len(key) == 46
-    with ctx.uow(read_only=True) as uow:
-        stored = uow.execute(sa.select(t.api_keys.c.name, t.api_keys.c.key_hash)).all()
+    stored = [tuple(r) for r in run_sql(ctx, sa.select(t.api_keys.c.name, t.api_keys.c.key_hash))]
     import hashlib
     assert stored == [("hotline-12345", hashlib.sha256(key.encode()).hexdigest())]
     listed = runner.invoke(main, ["--config", str(config), "apikey", "list"])

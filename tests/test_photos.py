@@ -193,3 +193,32 @@ def test_photo_endpoint_serves_only_cases_the_viewer_may_see(ctx):
     assert client.get(f"/photos/{first.public_id}/{second.photos[0]}").status_code == 404
     assert client.get(f"/photos/{first.public_id}/..%2F..%2Fconfig.toml").status_code == 404
     assert client.get(f"/photos/GR-20261125-999999/{first.photos[0]}").status_code == 404
+
+
+def test_signed_in_users_get_photos_of_cases_in_their_scope_only(ctx):
+    """The sign-in layer is the viewer: a bearer token of a dispatcher (city-wide) or of a
+    manager of the case's street gets the photo; a manager of another street gets 404."""
+    from gridroute.services.users import add_user, create_token
+
+    key = add_key(ctx, "civic-app")[1]
+    client = create_app(context=ctx).test_client()
+    post(client, key, [("IMG_0001.jpg", jpeg())])  # EXIF GPS: cell 310101001005015
+    with ctx.uow(read_only=True) as uow:
+        case = uow.cases.get(1)
+    assert case.cell_code == "310101001005015"
+    tokens = {}
+    for name, role, scope in (("disp", "dispatcher", ""), ("mgr1", "manager", "310101001"),
+                              ("mgr2", "manager", "310101002")):
+        add_user(ctx, name, role=role, password="correct-horse", scope=scope)
+        tokens[name] = create_token(ctx, name, actor="test")[1]
+    url = f"/photos/{case.public_id}/{case.photos[0]}"
+
+    def get(user):
+        return client.get(url, headers={"Authorization": f"Bearer {tokens[user]}"})
+
+    assert client.get(url).status_code == 404
+    for user in ("disp", "mgr1"):
+        response = get(user)
+        assert response.status_code == 200, user
+        assert response.data == photos.photo_store(ctx).path_of(case.photos[0]).read_bytes()
+    assert get("mgr2").status_code == 404

@@ -80,6 +80,8 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=cfg.auth.session_hours * 3600)
     login_manager.init_app(app)
     app.register_blueprint(bp)
+    # the photo endpoint asks who is looking through this hook (api/photos.py)
+    app.extensions["gridroute_viewer"] = current_principal
 
     @app.context_processor
     def _inject_user():

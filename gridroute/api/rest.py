@@ -358,6 +358,16 @@ def _api_request() -> bool:
     return request.path == PREFIX or request.path.startswith(PREFIX + "/")
 
 
+def _not_api(exc):
+    """A status handler registered by code wins over Open311's HTTPException handler, so
+    Open311 paths are handed back to it (its own error list format); pages get Flask's."""
+    if request.path.startswith("/open311/"):
+        from gridroute.api.open311 import _http_error
+
+        return _http_error(exc)
+    return exc
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
@@ -380,21 +390,21 @@ def init_app(app: Flask) -> None:
     def _not_found(exc):
         if _api_request():
             return error_response(404, "not_found", None, "no such resource")
-        return exc
+        return _not_api(exc)
 
     @app.errorhandler(405)
     def _method(exc):
         if _api_request():
             return error_response(405, "method_not_allowed", None, "method not allowed",
                                   {"Allow": ", ".join(getattr(exc, "valid_methods", []) or [])})
-        return exc
+        return _not_api(exc)
 
     @app.errorhandler(400)
     def _bad_request(exc):
         if _api_request():
             return error_response(400, "malformed_json", None,
                                   getattr(exc, "description", "bad request"))
-        return exc
+        return _not_api(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

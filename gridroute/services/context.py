@@ -67,19 +67,6 @@ class AppContext:
         self.reference_cache = ProcessCache(self.lock)
         self.api_key_cache = ProcessCache(self.lock)
 
-    # Transitional names for services not yet moved to the public caches above.
-    @property
-    def _lock(self) -> threading.RLock:
-        return self.lock
-
-    @property
-    def _grid_cache(self) -> ProcessCache:
-        return self.grid_cache
-
-    @property
-    def _reference_cache(self) -> ProcessCache:
-        return self.reference_cache
-
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.config.app.time_zone)

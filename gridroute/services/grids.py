@@ -139,8 +139,8 @@ def load_grid_file(ctx: AppContext, path: str | None = None, *, layer: str | Non
 def active_grid(ctx: AppContext) -> ActiveGrid | None:
     """The active version's locator, built once per process and version; the built index
     comes from the on-disk cache when an entry for this content and build exists."""
-    cached = ctx._grid_cache.get("active")
-    if cached is not None and time.monotonic() - ctx._grid_cache.get("checked", 0) < RECHECK_S:
+    cached = ctx.grid_cache.get("active")
+    if cached is not None and time.monotonic() - ctx.grid_cache.get("checked", 0) < RECHECK_S:
         return cached
     settings = ctx.config.grid
     snap = settings.snap_tolerance_m
@@ -148,7 +148,7 @@ def active_grid(ctx: AppContext) -> ActiveGrid | None:
         version = uow.grids.active()
         if version is None:
             return None
-        ctx._grid_cache["checked"] = time.monotonic()
+        ctx.grid_cache["checked"] = time.monotonic()
         if cached is not None and cached.version_id == version.id:
             return cached
         key = (version.content_hash, version.working_crs, snap)
@@ -159,8 +159,8 @@ def active_grid(ctx: AppContext) -> ActiveGrid | None:
             shared = _build(settings, version, snap, uow.grids.cells(version.id))
         _BUILT[key] = shared
     grid = ActiveGrid(version.id, version.content_hash, *shared)
-    with ctx._lock:
-        ctx._grid_cache["active"] = grid
+    with ctx.lock:
+        ctx.grid_cache["active"] = grid
     return grid
 
 

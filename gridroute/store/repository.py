@@ -308,8 +308,3 @@ class UnitOfWork:
         """One round trip to the database (health checks)."""
         self._conn.exec_driver_sql("SELECT 1")
 
-    def execute(self, statement, params=None):
-        # Transitional: services/grids.py and services/reference.py still build their own
-        # statements; they move to repositories in store/ (issue 9), then this goes.
-        return self._conn.execute(statement, params or {})
-
