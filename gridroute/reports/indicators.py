@@ -701,7 +701,7 @@ def _inspector_rows(ci, act, at, ev, cases, n, reported_in, in_cohort, filed_at,
                      limits.check, own, tq, calendar, in_cohort)
     parts.append(ct.rename(columns={"tasks": "check_tasks", "on_time": "checked_on_time"}))
     frame = pd.concat(parts, ignore_index=True).fillna(0)
-    frame = frame[frame["key"].map(lambda k: isinstance(k, str))]
+    frame = frame[frame["key"].map(lambda k: isinstance(k, str) and k != "")]
     if frame.empty:
         return []
     g = frame.groupby("key", sort=True).sum(numeric_only=True)

@@ -1,0 +1,139 @@
+"""Case history for the indicators (gridroute/reports/indicators.py), read in two queries.
+
+The cases of a period are found from history alone: the ``report``, ``file`` and
+``self_handle`` events whose time falls in it (index ``ix_case_events_action_at``,
+migration 0011). One query reads those cases' grouping columns, a second their events with
+the time as epoch seconds (no datetime objects per row), restricted to the actions the
+grouping needs. The result is the column tables of :class:`gridroute.reports.indicators.History`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gridroute.store import tables as t
+from gridroute.store.repository import public_id_of
+
+__all__ = ["HistoryQuery", "ReportRepository", "reports_of"]
+
+_KEY_COLUMNS = {"cell": "cell_code", "community": "community_code", "street": "street_code",
+                "district": "district_code"}
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """Which cases: reported, filed or self-handled in ``[start, end)`` (``cohort_actions``),
+    optionally of a category (exact 小类 or 大类 prefix) and inside grid-code prefixes (a
+    manager's scope; None = everywhere). Which events: those up to ``as_of`` of ``actions``
+    (all when None). ``key_columns``: the case columns to read besides the fixed ones."""
+
+    start: datetime
+    end: datetime
+    as_of: datetime
+    actions: frozenset[str] | None = None
+    category: str | None = None
+    scope_prefixes: Sequence[str] | None = None
+    key_columns: Sequence[str] = ("cell_code", "community_code", "street_code",
+                                  "district_code")
+    cohort_actions: Sequence[str] = ("report", "file", "self_handle")
+    with_actor: bool = True
+    with_inspector: bool = True
+    with_public_id: bool = False
+
+
+def _like_prefix(column, prefix: str):
+    escaped = prefix.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+    return column.like(escaped + "%", escape="\\")
+
+
+class ReportRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def _epoch(self, column):
+        if self.conn.dialect.name == "sqlite":
+            # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC (tables.UtcDateTime): whole seconds
+            # plus the fraction, exact to the microsecond (julianday() is not)
+            return (sa.cast(sa.func.strftime("%s", column), sa.Integer)
+                    + sa.cast(sa.func.substr(column, 20), sa.Float))
+        return sa.extract("epoch", column)
+
+    def _cohort(self, q: HistoryQuery):
+        e, c = t.case_events.c, t.cases.c
+        sel = (sa.select(e.case_id).where(e.action.in_(list(q.cohort_actions)),
+                                         e.at >= q.start, e.at < q.end))
+        conditions = []
+        if q.category:
+            conditions.append(sa.or_(c.category_code == q.category,
+                                     _like_prefix(c.category_code, q.category)))
+        if q.scope_prefixes is not None:
+            prefixes = [p for p in q.scope_prefixes if p]
+            conditions.append(sa.or_(*[_like_prefix(c.cell_code, p) for p in prefixes])
+                              if prefixes else sa.false())
+        if conditions:
+            sel = sel.join(t.cases, t.cases.c.id == e.case_id).where(*conditions)
+        return sel.distinct()
+
+    def history(self, q: HistoryQuery) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(cases, events) column tables of the period's cases."""
+        c, e, s = t.cases.c, t.case_events.c, t.standards.c
+        cohort = self._cohort(q).subquery()
+        keys = [c[name] for name in q.key_columns]
+        limit = sa.func.coalesce(c.routing["limit"].as_string(),
+                                 c.routing["standard_limit"].as_string())
+        case_sel = (sa.select(c.id, c.channel, c.reporter, c.urgency, c.category_code, *keys,
+                              limit, s.limit_amount, s.limit_unit,
+                              c.reported_at if q.with_public_id else sa.null())
+                    .select_from(t.cases.outerjoin(t.standards, s.id == c.standard_id))
+                    .where(c.id.in_(sa.select(cohort.c.case_id))))
+        case_rows = self.conn.execute(case_sel).all()
+        cases = pd.DataFrame.from_records(
+            case_rows, columns=["case_id", "channel", "reporter", "urgency", "category_code",
+                                *q.key_columns, "routing_limit", "std_amount", "std_unit",
+                                "reported_at"])
+        missing = cases["routing_limit"].isna() & cases["std_amount"].notna()
+        if missing.any():
+            cases.loc[missing, "routing_limit"] = [
+                f"{a:g} {u}" for a, u in zip(cases.loc[missing, "std_amount"],
+                                             cases.loc[missing, "std_unit"])]
+        if q.with_public_id:
+            cases["public_id"] = [public_id_of(i, r) for i, r in
+                                  zip(cases["case_id"].tolist(), cases["reported_at"].tolist())]
+        cases = cases.rename(columns={"routing_limit": "handle_limit"}).drop(
+            columns=["std_amount", "std_unit", "reported_at"])
+
+        inspector = (sa.case((e.action.in_(["send_verify", "send_check"]),
+                              e.payload["inspector"].as_string()))
+                     if q.with_inspector else sa.null())
+        event_sel = (sa.select(e.case_id, e.seq, e.action, self._epoch(e.at),
+                               e.actor if q.with_actor else sa.null(), e.unit_code,
+                               e.to_state, inspector)
+                     .where(e.case_id.in_(sa.select(cohort.c.case_id)), e.at <= q.as_of))
+        if q.actions is not None:
+            event_sel = event_sel.where(e.action.in_(sorted(q.actions)))
+        event_rows = self.conn.execute(event_sel).all()
+        events = pd.DataFrame.from_records(
+            event_rows, columns=["case_id", "seq", "action", "at", "actor", "unit_code",
+                                 "to_state", "inspector"])
+        events["at"] = events["at"].astype("float64")
+        return cases, events
+
+    def cohort_counts(self, start: datetime, end: datetime, column: str = "cell_code",
+                      actions: Iterable[str] = ("file", "self_handle")) -> dict:
+        """A plain ``GROUP BY`` count of the period's filed cases (the bench's yardstick)."""
+        c, e = t.cases.c, t.case_events.c
+        sel = (sa.select(c[column], sa.func.count())
+               .select_from(t.case_events.join(t.cases, t.cases.c.id == e.case_id))
+               .where(e.action.in_(list(actions)), e.at >= start, e.at < end)
+               .group_by(c[column]))
+        return dict(self.conn.execute(sel).all())
+
+
+def reports_of(uow) -> ReportRepository:
+    """The report queries on a unit of work's connection (services never see it)."""
+    return ReportRepository(uow._conn)
