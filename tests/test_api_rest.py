@@ -304,7 +304,8 @@ def test_openapi_document_describes_every_endpoint(api):
         "/api/v1/actions", "/api/v1/cases/{ref}/actions/{action}", "/api/v1/units",
         "/api/v1/units/{code}", "/api/v1/categories", "/api/v1/categories/{code}",
         "/api/v1/standards", "/api/v1/grid/cells", "/api/v1/grid/communities",
-        "/api/v1/grid/streets", "/api/v1/rules/explain"}
+        "/api/v1/grid/streets", "/api/v1/rules/explain",
+        "/api/v1/kpi", "/api/v1/kpi/chronic", "/api/v1/kpi/chronic.geojson"}
     limit = [p for p in doc["paths"]["/api/v1/cases"]["get"]["parameters"]
              if p["name"] == "limit"][0]
     assert limit["schema"]["minimum"] == 1 and limit["schema"]["maximum"] == 200
@@ -316,6 +317,7 @@ _REPORTERS = {u: (201 if USERS[u][0] in ("inspector", "acceptor", "shift_lead") 
               for u in ROLES}
 _C1_READ = {**_ALL_OK, "unit2": 404, "mgr2": 404}
 _C1_ACCEPT = {**{u: 403 for u in ROLES}, "unit1": 200, "unit2": 404, "mgr2": 404}
+_MANAGERS = {**{u: 403 for u in ROLES}, "mgr1": 200, "mgr2": 200, "admin": 200}
 
 # every endpoint of the API (the OpenAPI test checks that this list is complete)
 WALK = [
@@ -335,6 +337,9 @@ WALK = [
     ("GET", "/api/v1/grid/communities", None, _ALL_OK),
     ("GET", "/api/v1/grid/streets", None, _ALL_OK),
     ("GET", "/api/v1/rules/explain?category=E0102&lon=121.48&lat=31.23", None, _ALL_OK),
+    ("GET", "/api/v1/kpi?from=2026-11-25&to=2026-11-26", None, _MANAGERS),
+    ("GET", "/api/v1/kpi/chronic", None, _MANAGERS),
+    ("GET", "/api/v1/kpi/chronic.geojson", None, _MANAGERS),
 ]
 
 
