@@ -120,7 +120,7 @@ __all__ = [
     "ACTIONS", "STATES", "GROUPINGS", "GEO_GROUPINGS", "REGION_KEYS", "UNIT_KEYS",
     "DISPATCHER_KEYS", "INSPECTOR_KEYS", "SHIFT_LEAD_KEYS", "LOWER_IS_BETTER",
     "CentreLimits", "ReportSettings", "History", "columns_for", "compute", "grade_of",
-    "parse_weights", "needed_actions",
+    "parse_weights", "needed_actions", "compute_frame", "rows_of",
 ]
 
 # --------------------------------------------------------------------------- vocabulary
@@ -329,11 +329,11 @@ def _ffill_index(mask: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(idx) if len(idx) else idx
 
 
-def _rate(num: pd.Series, den: pd.Series) -> list[float | None]:
-    out = []
-    for a, b in zip(num.tolist(), den.tolist()):
-        out.append(None if not b else round(a / b, 4))
-    return out
+def _rate(num, den) -> pd.Series:
+    """num / den rounded to 4 places; NaN (None in rows) where den is 0."""
+    num = pd.Series(num, dtype="float64")
+    den = pd.Series(den, dtype="float64", index=num.index)
+    return (num / den.where(den > 0)).round(4)
 
 
 class _Own:
@@ -351,12 +351,28 @@ class _Own:
 
 # --------------------------------------------------------------------------- the computation
 
-def compute(history: History, *, start: _dt.datetime, end: _dt.datetime,
-            as_of: _dt.datetime, by: str, calendar: WorkingCalendar,
-            limits: CentreLimits | None = None, settings: ReportSettings | None = None,
-            category: str | None = None, default_handle_limit: str = "1 working_days",
-            ) -> list[dict[str, Any]]:
-    """One row per group (sorted by group key) with the keys of :func:`columns_for`.
+def compute(history: History, **kw: Any) -> list[dict[str, Any]]:
+    """One row (dict) per group, sorted by group key, with the keys of :func:`columns_for`;
+    see :func:`compute_frame` for the arguments."""
+    return rows_of(compute_frame(history, **kw))
+
+
+def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a :func:`compute_frame` table as dicts of plain Python values (an
+    undefined rate is None)."""
+    if frame.empty:
+        return []
+    out = frame.astype(object).where(frame.notna(), None)
+    return out.to_dict("records")
+
+
+def compute_frame(history: History, *, start: _dt.datetime, end: _dt.datetime,
+                  as_of: _dt.datetime, by: str, calendar: WorkingCalendar,
+                  limits: CentreLimits | None = None, settings: ReportSettings | None = None,
+                  category: str | None = None, default_handle_limit: str = "1 working_days",
+                  ) -> pd.DataFrame:
+    """The indicators as a table: one row per group (sorted by group key), the columns of
+    :func:`columns_for`; an undefined rate (zero denominator) is NaN.
 
     ``category`` keeps the cases of one 小类 (exact code) or of a 大类 (a code prefix).
     """
@@ -534,15 +550,15 @@ def compute(history: History, *, start: _dt.datetime, end: _dt.datetime,
         taken = _limit_taken(own, report_at[c], file_at, urgent[c], limits.file,
                              limits.file_urgent, calendar)
         frame = pd.DataFrame({"key": ev["actor"].to_numpy(dtype=object)[fm],
-                              "filed": 1, "filed_on_time": taken})
+                              "filed": 1, "filed_on_time": taken.astype("int64")})
+        if frame.empty:
+            return _empty(by)
         g = frame.groupby("key", sort=True).sum(numeric_only=True)
-        rows = []
-        for key, r in g.iterrows():
-            row = {"group": key, "filed": int(r.filed), "filed_on_time": int(r.filed_on_time)}
-            row["on_time_filing_rate"] = None if not r.filed else \
-                round(int(r.filed_on_time) / int(r.filed), 4)
-            rows.append(_scored(row, settings.weights["shift_lead"]))
-        return rows
+        out = pd.DataFrame({"group": g.index.to_numpy(dtype=object),
+                            "filed": g["filed"].to_numpy(dtype="int64"),
+                            "filed_on_time": g["filed_on_time"].to_numpy(dtype="int64")})
+        out["on_time_filing_rate"] = _rate(out["filed_on_time"], out["filed"])
+        return _scored(out, settings.weights["shift_lead"], by)
     return _inspector_rows(ci, act, at, ev, cases, n, reported_in, in_cohort, filed_at,
                            voided, self_handled, limits, own, tq, calendar, settings)
 
@@ -557,28 +573,39 @@ def _limit_taken(own: _Own, begin, finish, urgent, normal: Limit, fast: Limit, c
     return ok
 
 
-def _scored(row: dict[str, Any], weights: Mapping[str, float]) -> dict[str, Any]:
-    total = weight_sum = 0.0
+def _scored(out: pd.DataFrame, weights: Mapping[str, float], by: str) -> pd.DataFrame:
+    """Add score (0–100, one decimal) and grade from the weighted rates that are defined."""
+    total = pd.Series(0.0, index=out.index)
+    weight_sum = pd.Series(0.0, index=out.index)
     for name, weight in weights.items():
-        value = row.get(name)
-        if value is None or not weight:
+        if not weight:
             continue
-        total += weight * ((1.0 - value) if name in LOWER_IS_BETTER else value)
-        weight_sum += weight
-    score = round(100.0 * total / weight_sum, 1) if weight_sum else None
-    row["score"] = score
-    row["grade"] = grade_of(score)
-    return row
+        value = out[name].astype("float64")
+        if name in LOWER_IS_BETTER:
+            value = 1.0 - value
+        total += weight * value.fillna(0.0)
+        weight_sum += weight * value.notna()
+    score = (100.0 * total / weight_sum.where(weight_sum > 0)).round(1)
+    out["score"] = score
+    grade = np.select([score >= 90, score >= 75, score >= 60, score >= 40, score.notna()],
+                      ["A", "B", "C", "D", "E"], default="")
+    out["grade"] = pd.Series(grade, index=out.index, dtype=object).where(score.notna(), None)
+    return out[list(columns_for(by))].reset_index(drop=True)
 
 
-def _region_rows(g: pd.DataFrame, by: str, settings: ReportSettings) -> list[dict[str, Any]]:
+def _empty(by: str) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series([], dtype=object) for name in columns_for(by)})
+
+
+def _region_rows(g: pd.DataFrame, by: str, settings: ReportSettings) -> pd.DataFrame:
     if g.empty:
-        return []
+        return _empty(by)
     g = g.astype({c: "int64" for c in g.columns if c != "work_hours"})
     due_to_close = g["filed"] - g["voided"] - g["merged"] - g["suspended"]
     denominator = {"handled": g["handled"], "due_to_close": due_to_close,
                    "filed": g["filed"]}[settings.rework_denominator]
-    cols = {
+    out = pd.DataFrame({
+        "group": [None if pd.isna(k) else k for k in g.index.tolist()],
         "reported": g["reported"], "filed": g["filed"],
         "filing_rate": _rate(g["filed"], g["reported"]),
         "voided": g["voided"],
@@ -597,23 +624,10 @@ def _region_rows(g: pd.DataFrame, by: str, settings: ReportSettings) -> list[dic
         "overdue_open": g["overdue_open"],
         "overdue_open_rate": _rate(g["overdue_open"], g["due_to_handle"]),
         "extended": g["extended"], "extension_rate": _rate(g["extended"], g["due_to_handle"]),
-        "avg_handling_working_hours": [None if not h else round(w / h, 2) for w, h in
-                                       zip(g["work_hours"].tolist(), g["handled"].tolist())],
-    }
-    keys = columns_for(by)[1:-2]
-    weights = settings.weights["unit" if by == "unit" else "region"]
-    values = {}
-    for name in keys:
-        col = cols[name]
-        values[name] = col.tolist() if isinstance(col, pd.Series) else col
-    groups = g.index.tolist()
-    rows = []
-    for i, key in enumerate(groups):
-        row = {"group": None if pd.isna(key) else key}
-        for name in keys:
-            row[name] = values[name][i]
-        rows.append(_scored(row, weights))
-    return rows
+        "avg_handling_working_hours": (g["work_hours"] / g["handled"].where(g["handled"] > 0)
+                                       ).round(2),
+    }).reset_index(drop=True)
+    return _scored(out, settings.weights["unit" if by == "unit" else "region"], by)
 
 
 def _dispatcher_rows(ci, act, at, ev, in_cohort, report_at, cases, limits, own, calendar,
@@ -629,7 +643,7 @@ def _dispatcher_rows(ci, act, at, ev, in_cohort, report_at, cases, limits, own, 
     prev_act = np.r_[-1, d_act[:-1]] if m else d_act
     prev_at = np.r_[np.nan, d_at[:-1]] if m else d_at
     redispatch = is_d & ~first & (prev_act == A["return"])
-    # the dispatch each return answers, and whether a return followed each dispatch
+    # a dispatch the unit returned: the next dispatch/return event of the case is a return
     nxt_return = np.r_[d_act[1:] == A["return"], False] if m else np.zeros(0, bool)
     nxt_same = np.r_[d_ci[1:] == d_ci[:-1], False] if m else np.zeros(0, bool)
     returned = is_d & nxt_return & nxt_same
@@ -643,18 +657,20 @@ def _dispatcher_rows(ci, act, at, ev, in_cohort, report_at, cases, limits, own, 
                                            np.zeros(int(redispatch.sum()), bool),
                                            limits.dispatch, limits.dispatch, calendar)
     keep = is_d & in_cohort[d_ci]
-    frame = pd.DataFrame({"key": actor[keep], "dispatched": 1, "on_time": on_time[keep],
-                          "returned": returned[keep]})
+    frame = pd.DataFrame({"key": actor[keep], "dispatched": 1,
+                          "on_time": on_time[keep].astype("int64"),
+                          "returned": returned[keep].astype("int64")})
+    if frame.empty:
+        return _empty("dispatcher")
     g = frame.groupby("key", sort=True).sum(numeric_only=True)
-    rows = []
-    for key, r in g.iterrows():
-        d, ok, back = int(r.dispatched), int(r.on_time), int(r.returned)
-        row = {"group": key, "dispatched": d, "dispatched_on_time": ok,
-               "on_time_dispatch_rate": round(ok / d, 4) if d else None,
-               "returned": back,
-               "accurate_dispatch_rate": round((d - back) / d, 4) if d else None}
-        rows.append(_scored(row, settings.weights["dispatcher"]))
-    return rows
+    out = pd.DataFrame({"group": g.index.to_numpy(dtype=object),
+                        "dispatched": g["dispatched"].to_numpy(dtype="int64"),
+                        "dispatched_on_time": g["on_time"].to_numpy(dtype="int64"),
+                        "returned": g["returned"].to_numpy(dtype="int64")})
+    out["on_time_dispatch_rate"] = _rate(out["dispatched_on_time"], out["dispatched"])
+    out["accurate_dispatch_rate"] = _rate(out["dispatched"] - out["returned"],
+                                          out["dispatched"])
+    return _scored(out, settings.weights["dispatcher"], "dispatcher")
 
 
 def _task_frame(ci, act, at, inspectors, send: str, ends: tuple[str, ...], limit: Limit,
@@ -703,23 +719,14 @@ def _inspector_rows(ci, act, at, ev, cases, n, reported_in, in_cohort, filed_at,
     frame = pd.concat(parts, ignore_index=True).fillna(0)
     frame = frame[frame["key"].map(lambda k: isinstance(k, str) and k != "")]
     if frame.empty:
-        return []
+        return _empty("inspector")
     g = frame.groupby("key", sort=True).sum(numeric_only=True)
-    for col in ("reports", "valid_reports", "verify_tasks", "verified_on_time", "check_tasks",
-                "checked_on_time", "self_handled"):
-        if col not in g:
-            g[col] = 0
-    rows = []
-    for key, r in g.iterrows():
-        def rate(a, b):
-            return round(float(a) / float(b), 4) if b else None
-        row = {"group": key, "reports": int(r.reports), "valid_reports": int(r.valid_reports),
-               "valid_report_rate": rate(r.valid_reports, r.reports),
-               "verify_tasks": int(r.verify_tasks),
-               "verified_on_time": int(r.verified_on_time),
-               "on_time_verify_rate": rate(r.verified_on_time, r.verify_tasks),
-               "check_tasks": int(r.check_tasks), "checked_on_time": int(r.checked_on_time),
-               "on_time_check_rate": rate(r.checked_on_time, r.check_tasks),
-               "self_handled": int(r.self_handled)}
-        rows.append(_scored(row, settings.weights["inspector"]))
-    return rows
+    counts = ("reports", "valid_reports", "verify_tasks", "verified_on_time", "check_tasks",
+              "checked_on_time", "self_handled")
+    out = pd.DataFrame({"group": g.index.to_numpy(dtype=object)})
+    for col in counts:
+        out[col] = g[col].to_numpy(dtype="int64") if col in g else 0
+    out["valid_report_rate"] = _rate(out["valid_reports"], out["reports"])
+    out["on_time_verify_rate"] = _rate(out["verified_on_time"], out["verify_tasks"])
+    out["on_time_check_rate"] = _rate(out["checked_on_time"], out["check_tasks"])
+    return _scored(out, settings.weights["inspector"], "inspector")

@@ -14,7 +14,8 @@ from typing import Any
 from gridroute.auth.model import Principal, UserRole
 from gridroute.reports.chronic import CHRONIC_ACTIONS, chronic_spots
 from gridroute.reports.indicators import (GROUPINGS, CentreLimits, History,
-                                          ReportSettings, columns_for, compute, needed_actions)
+                                          ReportSettings, columns_for, compute_frame,
+                                          needed_actions, rows_of)
 from gridroute.reports.weights import WEIGHTABLE, parse_weights
 from gridroute.services.context import AppContext
 from gridroute.services.errors import Forbidden, ServiceError
@@ -30,13 +31,20 @@ READERS = (UserRole.MANAGER, UserRole.ADMIN)
 
 @dataclass
 class KpiReport:
+    """The indicators of a period: ``frame`` is the table (pandas, NaN = undefined rate),
+    ``rows`` the same as dicts of plain values (None = undefined), built on first use."""
+
     start: datetime
     end: datetime
     as_of: datetime
     by: str
     category: str | None
     columns: tuple[str, ...]
-    rows: list[dict[str, Any]]
+    frame: Any
+
+    @functools.cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        return rows_of(self.frame)
 
     def to_dict(self) -> dict[str, Any]:
         return {"from": self.start.isoformat(), "to": self.end.isoformat(),
@@ -121,12 +129,12 @@ def kpi_report(ctx: AppContext, principal: Principal | None, *, start: datetime,
     scope = _scope(principal)
     history = history_for(ctx, start=start, end=end, as_of=as_of, by=by, category=category,
                           scope=scope)
-    rows = compute(history, start=start, end=end, as_of=as_of, by=by, calendar=ctx.calendar,
-                   limits=centre_limits(ctx.config), settings=report_settings(ctx.config),
-                   category=category or None,
-                   default_handle_limit=ctx.config.sla.handle_default_limit)
+    frame = compute_frame(history, start=start, end=end, as_of=as_of, by=by,
+                          calendar=ctx.calendar, limits=centre_limits(ctx.config),
+                          settings=report_settings(ctx.config), category=category or None,
+                          default_handle_limit=ctx.config.sla.handle_default_limit)
     return KpiReport(start=start, end=end, as_of=as_of, by=by, category=category or None,
-                     columns=columns_for(by), rows=rows)
+                     columns=columns_for(by), frame=frame)
 
 
 def chronic_report(ctx: AppContext, principal: Principal | None, *,
