@@ -143,6 +143,8 @@ STATES: tuple[str, ...] = (
     "suspended", "closed", "voided",
 )
 S = {name: code for code, name in enumerate(STATES)}
+CHANNELS: tuple[str, ...] = ("inspector", "public", "hotline", "import")
+URGENCIES: tuple[str, ...] = ("normal", "urgent")
 _HANDLED_STATES = [S[s] for s in ("resolved", "reviewed", "checking", "checked", "closed")]
 
 #: Actions the region and unit indicators read; the inspector and shift-lead ones need the
@@ -256,8 +258,11 @@ class History:
     need may be missing.
 
     ``events``: case_id, seq, action (name or code in :data:`ACTIONS`), at (epoch seconds),
-    actor, unit_code (the case's unit after the action), to_state (name or code in
-    :data:`STATES`), inspector (the inspector of a ``send_verify``/``send_check`` task).
+    actor, unit_code (the unit a ``dispatch`` sent the case to; read on dispatch events only:
+    every later event is with that unit), to_state (name or code in :data:`STATES`),
+    inspector (the inspector of a ``send_verify``/``send_check`` task).
+
+    ``channel`` and ``urgency`` are names or codes in :data:`CHANNELS` / :data:`URGENCIES`.
     """
 
     cases: pd.DataFrame
@@ -295,6 +300,8 @@ class History:
 def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
     if values.dtype.kind in "iu":
         return values.to_numpy(dtype="int16")
+    if values.dtype.kind == "f":  # codes with NULLs (a name outside the vocabulary)
+        return values.fillna(-1).to_numpy(dtype="int16")
     return pd.Categorical(values, categories=vocabulary).codes.astype("int16")
 
 
@@ -403,7 +410,13 @@ def compute_frame(history: History, *, start: _dt.datetime, end: _dt.datetime,
     at = ev["at"].to_numpy(dtype="float64")
     act = _codes(ev["action"], ACTIONS)
     to_state = _codes(ev["to_state"], STATES)
-    unit = ev["unit_code"].to_numpy(dtype=object)
+    # the unit is read from the dispatch events; every later event is with that unit
+    raw_unit = ev["unit_code"].to_numpy(dtype=object)
+    src = _ffill_index(act == A["dispatch"])
+    with_dispatch = src >= 0
+    with_dispatch[with_dispatch] = ci[src[with_dispatch]] == ci[with_dispatch]
+    unit = np.full(len(ci), None, dtype=object)
+    unit[with_dispatch] = raw_unit[src[with_dispatch]]
 
     lo = min([t0, tq] + ([float(at.min())] if len(at) else []))
     hi = max([t1, tq] + ([float(at.max())] if len(at) else []))
@@ -428,8 +441,8 @@ def compute_frame(history: History, *, start: _dt.datetime, end: _dt.datetime,
     voided = state == S["voided"]
     suspended = state == S["suspended"]
     closed = (state == S["closed"]) & ~merged
-    channel = cases["channel"].astype(str).to_numpy() if n else np.zeros(0, dtype=object)
-    public = np.isin(channel, ["public", "hotline"])
+    channel = _codes(cases["channel"], CHANNELS)
+    public = np.isin(channel, [CHANNELS.index("public"), CHANNELS.index("hotline")])
 
     # unit of the last dispatch
     is_dispatch = act == A["dispatch"]
@@ -544,8 +557,7 @@ def compute_frame(history: History, *, start: _dt.datetime, end: _dt.datetime,
                                 calendar, settings)
     if by == "shift_lead":
         fm = (act == A["file"]) & in_cohort[ci]
-        urgent = (cases["urgency"].astype(str).to_numpy() == "urgent") if n else \
-            np.zeros(0, bool)
+        urgent = _codes(cases["urgency"], URGENCIES) == URGENCIES.index("urgent")
         file_at, c = at[fm], ci[fm]
         taken = _limit_taken(own, report_at[c], file_at, urgent[c], limits.file,
                              limits.file_urgent, calendar)
@@ -647,7 +659,7 @@ def _dispatcher_rows(ci, act, at, ev, in_cohort, report_at, cases, limits, own, 
     nxt_return = np.r_[d_act[1:] == A["return"], False] if m else np.zeros(0, bool)
     nxt_same = np.r_[d_ci[1:] == d_ci[:-1], False] if m else np.zeros(0, bool)
     returned = is_d & nxt_return & nxt_same
-    urgent = (cases["urgency"].astype(str).to_numpy() == "urgent") if n else np.zeros(0, bool)
+    urgent = _codes(cases["urgency"], URGENCIES) == URGENCIES.index("urgent")
     on_time = np.zeros(m, dtype=bool)
     fd = is_d & ~redispatch
     on_time[fd] = _limit_taken(own, report_at[d_ci[fd]], d_at[fd], urgent[d_ci[fd]],
@@ -702,8 +714,8 @@ def _inspector_rows(ci, act, at, ev, cases, n, reported_in, in_cohort, filed_at,
     inspectors = ev["inspector"].to_numpy(dtype=object) if "inspector" in ev else \
         np.full(len(ci), None, dtype=object)
     reporter = cases["reporter"].to_numpy(dtype=object) if n else np.zeros(0, dtype=object)
-    channel = cases["channel"].astype(str).to_numpy() if n else np.zeros(0, dtype=object)
-    own_report = reported_in & (channel == "inspector")
+    channel = _codes(cases["channel"], CHANNELS)
+    own_report = reported_in & (channel == CHANNELS.index("inspector"))
     valid = own_report & ~np.isnan(filed_at) & ~voided
     parts = [
         pd.DataFrame({"key": reporter[own_report], "reports": 1,

@@ -111,7 +111,7 @@ def history_for(ctx: AppContext, *, start: datetime, end: datetime, as_of: datet
                          category=category or None, scope_prefixes=scope,
                          key_columns=(key,) if key else (),
                          with_actor=by in ("dispatcher", "shift_lead"),
-                         with_inspector=by == "inspector")
+                         with_inspector=by == "inspector", with_category=False)
     with ctx.uow(read_only=True) as uow:
         cases, events = reports_of(uow).history(query)
     return History(cases, events)
@@ -131,7 +131,8 @@ def kpi_report(ctx: AppContext, principal: Principal | None, *, start: datetime,
                           scope=scope)
     frame = compute_frame(history, start=start, end=end, as_of=as_of, by=by,
                           calendar=ctx.calendar, limits=centre_limits(ctx.config),
-                          settings=report_settings(ctx.config), category=category or None,
+                          # the category was applied by the query
+                          settings=report_settings(ctx.config), category=None,
                           default_handle_limit=ctx.config.sla.handle_default_limit)
     return KpiReport(start=start, end=end, as_of=as_of, by=by, category=category or None,
                      columns=columns_for(by), frame=frame)

@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gridroute.reports.indicators import ACTIONS, CHANNELS, STATES, URGENCIES
 from gridroute.store import tables as t
 from gridroute.store.repository import public_id_of
 
@@ -44,6 +45,12 @@ class HistoryQuery:
     with_actor: bool = True
     with_inspector: bool = True
     with_public_id: bool = False
+    with_category: bool = True
+
+
+def _coded(column, vocabulary):
+    """CASE column WHEN name THEN its position ... END (NULL for anything else)."""
+    return sa.case({name: code for code, name in enumerate(vocabulary)}, value=column)
 
 
 def _like_prefix(column, prefix: str):
@@ -97,7 +104,11 @@ class ReportRepository:
         keys = [c[name] for name in q.key_columns]
         limit = sa.func.coalesce(c.routing["limit"].as_string(),
                                  c.routing["standard_limit"].as_string())
-        case_sel = (sa.select(c.id, c.channel, c.reporter, c.urgency, c.category_code, *keys,
+        # names as small integer codes (no string per row), strings only where needed
+        case_sel = (sa.select(c.id, _coded(c.channel, CHANNELS),
+                              c.reporter if q.with_actor or q.with_inspector else sa.null(),
+                              _coded(c.urgency, URGENCIES),
+                              c.category_code if q.with_category else sa.null(), *keys,
                               limit, s.limit_amount, s.limit_unit,
                               c.reported_at if q.with_public_id else sa.null())
                     .select_from(t.cases.outerjoin(t.standards, s.id == c.standard_id))
@@ -120,9 +131,10 @@ class ReportRepository:
         inspector = (sa.case((e.action.in_(["send_verify", "send_check"]),
                               e.payload["inspector"].as_string()))
                      if q.with_inspector else sa.null())
-        event_sel = (sa.select(e.case_id, e.seq, e.action, self._epoch(e.at),
-                               e.actor if q.with_actor else sa.null(), e.unit_code,
-                               e.to_state, inspector)
+        event_sel = (sa.select(e.case_id, e.seq, _coded(e.action, ACTIONS), self._epoch(e.at),
+                               e.actor if q.with_actor else sa.null(),
+                               sa.case((e.action == "dispatch", e.unit_code)),
+                               _coded(e.to_state, STATES), inspector)
                      .where(e.case_id.in_(sa.select(cohort.c.case_id)), e.at <= q.as_of))
         if q.actions is not None:
             event_sel = event_sel.where(e.action.in_(sorted(q.actions)))
