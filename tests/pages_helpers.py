@@ -65,3 +65,10 @@ def log_in(client, name: str) -> str:
                                            "csrf_token": token})
     assert response.status_code == 302, response.text
     return csrf_of(client.get("/grid").text)
+
+
+def case_of(ctx, ref):
+    from gridroute.services.workflow import find_case
+
+    with ctx.uow(read_only=True) as uow:
+        return find_case(uow, ref)

@@ -54,11 +54,14 @@ def queue_page(ctx: AppContext, principal: Principal, query: CaseQuery) -> Queue
     return QueuePage(rows, listing.next_cursor, listing.counts, now)
 
 
-def unit_choices(ctx: AppContext, street: str | None) -> list[dict[str, Any]]:
-    """Units that may be sent a case of `street` (those serving it, and those serving all)."""
+def unit_choices(ctx: AppContext, street: str | None) -> tuple[list[dict], list[dict]]:
+    """The units a case of `street` may be sent to: those serving the street (or every
+    street) first, then every other unit (the dispatcher may override the routing)."""
     from gridroute.services.catalogue import units
 
-    return units(ctx, street)
+    serving = units(ctx, street)
+    codes = {u["code"] for u in serving}
+    return serving, [u for u in units(ctx) if u["code"] not in codes]
 
 
 def inspectors_for(ctx: AppContext, cell_code: str | None) -> list[dict[str, str]] | None:

@@ -209,7 +209,7 @@ def _case_context(ref: str) -> dict:
     return {
         "case": case, "detail": detail, "forms": forms, "names": names(ctx),
         "photos": photos, "reply_photos": reply_photos,
-        "units": unit_choices(ctx, case.street_code) if "unit_code" in needs else [],
+        "units": unit_choices(ctx, case.street_code) if "unit_code" in needs else ([], []),
         "inspectors": inspectors_for(ctx, case.cell_code) if "inspector" in needs else None,
         "next_clock": min(deadlines, key=lambda c: c["deadline"]) if deadlines else None,
         "tz_offset": ctx.now().astimezone(ctx.tz).strftime("%z")[:3] + ":"
