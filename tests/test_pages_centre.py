@@ -214,7 +214,7 @@ def test_case_page_dispatches_to_the_suggested_unit_and_shows_refusals(
     other = report(app_ctx, category="E0101", description="其他类别").public_id
     page = desk
     login(page, live_server, "disp", PASSWORD, f"/cases/{ref}")
-    page.wait_for_selector("#case-map .leaflet-interactive")
+    page.wait_for_selector('#case-map[data-shown="cell"][data-point="shown"]')
     routed = case_of(app_ctx, ref).unit_code
     assert page.input_value("#dispatch-unit_code") == routed
     assert axe_violations(page) == []
@@ -254,7 +254,7 @@ def test_stale_version_on_a_second_tab_keeps_the_entry_and_shows_the_new_state(
     notice = second.locator("#stale-notice")
     notice.wait_for(state="visible")
     second.wait_for_function("document.querySelector('#stale-notice').dataset.state")
-    assert notice.inner_text().startswith("此案卷已被他人修改，当前状态：已签收")
+    assert notice.inner_text().startswith("此案卷已被他人修改，当前状态：已签收。您填写的内容已保留")
     assert second.input_value("#resolve-reply") == "已清理完毕"
     assert "案卷已被他人修改" in second.locator('#action-resolve [data-error-for=""]').inner_text()
     screenshot(second, "centre-case-stale")

@@ -8,6 +8,7 @@ import { isTyping } from "./centre_keys.js";
 const root = document.getElementById("case");
 const messages = JSON.parse(document.getElementById("centre-messages").textContent);
 const ref = root.dataset.ref;
+const gap = document.documentElement.lang.startsWith("zh") ? "" : " ";
 let version = Number(root.dataset.version);
 
 function fieldOf(error) {
@@ -22,11 +23,11 @@ async function showStale() {
     const fresh = await api("GET", `/api/v1/cases/${encodeURIComponent(ref)}`);
     version = fresh.case.version;
     const label = messages.states[fresh.case.state] || fresh.case.state;
-    notice.textContent = `${messages.stale} ${label}. ${messages.stale_hint}`;
+    notice.textContent = `${messages.stale.replace("%(state)s", label)}${gap}${messages.stale_hint}`;
     notice.dataset.state = fresh.case.state;
     document.getElementById("case-state").textContent = label;
   } catch (e) {
-    notice.textContent = `${messages.stale} ${messages.stale_hint}`;
+    notice.textContent = `${messages.stale.replace("%(state)s", "?")}${gap}${messages.stale_hint}`;
   }
   const reload = document.createElement("a");
   reload.href = window.location.href;
@@ -105,12 +106,14 @@ async function drawMap() {
       if (cell.feature.properties.cell_code === root.dataset.cell) {
         cell.setStyle({ color: "#b00020", weight: 3, fillOpacity: 0.2 });
         map.fitBounds(cell.getBounds(), { maxZoom: 17 });
+        element.dataset.shown = "cell";
       }
     });
   } catch (e) { /* the case facts still show the cell code */ }
   if (!Number.isNaN(lat) && !Number.isNaN(lon)) {
     L.circleMarker([lat, lon], { radius: 7, color: "#b00020" }).addTo(map)
       .bindTooltip(ref);
+    element.dataset.point = "shown";
   }
 }
 if (document.readyState === "complete") drawMap();
