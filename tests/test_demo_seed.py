@@ -27,6 +27,18 @@ CASE_TABLES = ["escalations", "outbox", "case_clocks", "case_events", "cases", "
                "user_tokens", "users"]
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch):
+    """argon2 with its smallest costs: seven demo users per run, hashed in milliseconds (the
+    stored hash names its parameters, so logging in checks against them)."""
+    from argon2 import PasswordHasher
+
+    from gridroute.services import users
+
+    monkeypatch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=64,
+                                                         parallelism=1))
+
+
 def _seed(url, *args):
     return CliRunner().invoke(main, ["demo", "seed", *args], env={"GRIDROUTE_DATABASE_URL": url})
 
