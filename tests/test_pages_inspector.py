@@ -195,3 +195,166 @@ def test_a_report_filed_offline_is_sent_once_when_the_network_returns(public_ctx
     assert page.inner_text("#state-counts") == "已上报: 1"
     assert axe_violations(page) == []
     screenshot(page, "inspector-my-reports")
+
+
+# ------------------------------------------------------------------ server side (test client)
+
+class _Fields(HTMLParser):
+    """Form controls (id, type) and the `for` of every label on a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.controls: list[tuple[str, str]] = []
+        self.labels: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.controls.append((a.get("id") or "", a.get("name") or ""))
+        if tag == "label" and a.get("for"):
+            self.labels.add(a["for"])
+
+
+def _unlabelled(html: str) -> list[tuple[str, str]]:
+    parser = _Fields()
+    parser.feed(html)
+    assert parser.controls
+    return [c for c in parser.controls if not c[0] or c[0] not in parser.labels]
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def web(public_ctx):
+    app = create_app(public_ctx.config, context=public_ctx)
+    _users(public_ctx)
+    return app
+
+
+def _client(app, name):
+    client = app.test_client()
+    token = _csrf(client.get("/login").text)
+    response = client.post("/login", data={"name": name, "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302
+    return client
+
+
+def _report(client, **fields):
+    page = client.get("/inspector/report")
+    data = {"csrf_token": _csrf(page.text), "category": "E0102", "lon": str(HERE[0]),
+            "lat": str(HERE[1]), "crs": "wgs84", "description": "暴露垃圾", "kind": "event",
+            "idempotency_key": "phone-test-1", **fields}
+    return client.post("/inspector/report", data=data, content_type="multipart/form-data",
+                       **({"headers": {"Accept": "application/json"}}
+                          if fields.pop("_json", False) else {}))
+
+
+def test_every_field_of_the_inspector_pages_has_a_label(web):
+    client = _client(web, INSPECTOR)
+    for path in ("/inspector/report", "/inspector/reports", "/inspector/tasks"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        if path != "/inspector/tasks":  # no open task: no form on the page
+            assert _unlabelled(page.text) == [], path
+    form = client.get("/inspector/report?lang=en").text
+    assert '<label for="category-search">Search by name, pinyin initials or code</label>' in form
+    assert '<label for="kind-component">Components (部件)</label>' in form
+    # 部件 and 事件 in two groups of the picker
+    groups = re.findall(r'<optgroup label="([^"]+)" data-kind="(\w+)">', form)
+    assert groups == [("Components (部件)", "component"), ("Events (事件)", "event")]
+    assert re.search(r'data-kind="component">.*?value="C0101".*?</optgroup>', form, re.S)
+    assert 'data-search="e0102 暴露垃圾 市容环境 exposed refuse city appearance bllj' in form
+
+
+def test_pages_are_for_logged_in_inspectors_only(web):
+    anonymous = web.test_client().get("/inspector/report")
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"].startswith("/login?next=/inspector/report")
+    lead = _client(web, "lead")
+    assert lead.get("/inspector/report").status_code == 403
+    assert lead.get("/inspector/reports").status_code == 403
+    refused = lead.post("/inspector/report", data={}, headers={"Accept": "application/json"})
+    assert refused.status_code == 403 and refused.json["error"]["field"] == "role"
+
+
+def test_a_report_without_javascript_goes_through_the_intake_path_once(web, public_ctx):
+    client = _client(web, INSPECTOR)
+    first = _report(client, photos=(io.BytesIO(_png(40, 30)), "a.png"))
+    assert first.status_code == 302
+    assert first.headers["Location"] == "/inspector/reports?filed=GR-20261125-000001"
+    again = _report(client, photos=(io.BytesIO(_png(40, 30)), "a.png"))
+    assert again.status_code == 302 and again.headers["Location"].endswith("000001")
+    (case,) = _cases(public_ctx)
+    assert (case.idempotency_key, case.reporter, case.cell_code, len(case.photos)) == (
+        "phone-test-1", INSPECTOR, "310101001005015", 1)
+    mine = client.get(first.headers["Location"])
+    assert "已上报，案卷号 GR-20261125-000001。" in mine.text
+    assert '<span class="state state-reported">已上报</span>' in mine.text
+
+
+def test_a_refused_report_shows_the_message_next_to_the_field_and_keeps_the_input(web,
+                                                                                  public_ctx):
+    client = _client(web, INSPECTOR)
+    outside = _report(client, lon="120.0", description="我写的描述")
+    assert outside.status_code == 400
+    slot = re.search(r'data-error-for="lon,lat" id="err-lon-lat">([^<]*)<', outside.text).group(1)
+    assert slot.startswith("字段 lon,lat：位置在管辖区域之外")
+    assert ">我写的描述</textarea>" in outside.text
+    assert 'id="lon" name="lon" inputmode="decimal" autocomplete="off" value="120.0"' in outside.text
+    assert '<option value="E0102" data-search=' in outside.text
+    assert re.search(r'value="E0102"[^>]*selected', outside.text)
+    unknown = _report(client, category="Z9999", _json=True)
+    assert unknown.status_code == 400
+    assert unknown.json["error"]["field"] == "category"
+    assert unknown.json["error"]["message"] == "字段 category：取值无效（unknown category 'Z9999'）"
+    not_image = _report(client, idempotency_key="phone-test-2", _json=True,
+                        photos=(io.BytesIO(b"not a picture"), "x.jpg"))
+    assert not_image.status_code == 400 and not_image.json["error"]["field"] == "photos"
+    assert "x.jpg" in not_image.json["error"]["message"]
+    ten = [(io.BytesIO(_png(8, 8)), f"{i}.png") for i in range(10)]
+    too_many = _report(client, idempotency_key="phone-test-3", _json=True, photos=ten)
+    assert too_many.status_code == 400 and too_many.json["error"]["field"] == "photos"
+    no_csrf = client.post("/inspector/report", data={"category": "E0102"},
+                          headers={"Accept": "application/json"})
+    assert no_csrf.status_code == 403 and no_csrf.json["error"]["field"] == "csrf_token"
+    assert _cases(public_ctx) == []
+
+
+def test_the_json_answer_and_the_nearby_duplicates(web, public_ctx):
+    client = _client(web, INSPECTOR)
+    filed = _report(client, _json=True)
+    assert filed.status_code == 201
+    assert filed.json["case"]["public_id"] == "GR-20261125-000001"
+    assert filed.json["created"] is True
+    assert _report(client, _json=True).status_code == 200  # the same key: the first case
+    near = client.get("/inspector/nearby?category=E0102&lon=121.4801&lat=31.23")
+    assert near.status_code == 200
+    (dup,) = near.json["likely_duplicates"]
+    assert (dup["public_id"], dup["state"], dup["distance_m"]) == (
+        "GR-20261125-000001", "reported", 9.5)
+    assert client.get("/inspector/nearby?category=C0101&lon=121.4801&lat=31.23"
+                      ).json["likely_duplicates"] == []
+    outside = client.get("/inspector/nearby?category=E0102&lon=120&lat=31.23")
+    assert outside.status_code == 400 and outside.json["error"]["code"] == "outside_area"
+    # an inspector of another community does not see the case in the duplicates
+    other = _client(web, OTHER)
+    assert other.get("/inspector/nearby?category=E0102&lon=121.4801&lat=31.23"
+                     ).json["likely_duplicates"] == []
+
+
+def test_my_reports_lists_only_the_inspectors_own_reports(web, public_ctx):
+    mine, theirs = _client(web, INSPECTOR), _client(web, OTHER)
+    _report(mine, description="我的一条")
+    _report(theirs, description="别人的一条", idempotency_key="phone-other-1")
+    page = mine.get("/inspector/reports").text
+    assert "我的一条" in page and "别人的一条" not in page
+    assert re.findall(r'data-public-id="(GR-[\d-]+)"', page) == ["GR-20261125-000001"]
+    other_page = theirs.get("/inspector/reports").text
+    assert re.findall(r'data-public-id="(GR-[\d-]+)"', other_page) == ["GR-20261125-000002"]
+    filtered = mine.get("/inspector/reports?state=closed").text
+    assert 'id="no-reports"' in filtered
+    english = mine.get("/inspector/reports?lang=en").text
+    assert '<span class="state state-reported">Reported</span>' in english
