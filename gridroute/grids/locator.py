@@ -47,7 +47,7 @@ class LocateStatus(StrEnum):
 # In this order: the batch locator's status codes index it (plain text for columnar output).
 STATUSES: tuple[str, ...] = tuple(s.value for s in LocateStatus)
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 """Version of the index layout and build rules; bump it whenever either changes, so cached
 indexes built by older code are rebuilt (see gridroute.grids.cache)."""
 
