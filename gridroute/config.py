@@ -256,6 +256,12 @@ class AuthSettings:
     min_password_length: PositiveInt = 8
 
 
+@dataclass(frozen=True, config=_SECTION)
+class WebSettings:
+    base_map_url: str = ""
+    base_map_attribution: str = ""
+
+
 # Settings whose string value is a filesystem path resolved against the config file's folder.
 _PATH_KEYS = {
     ("grid", "path"), ("grid", "street_names"), ("grid", "cache_dir"),
@@ -282,6 +288,7 @@ class Config:
     photos: PhotoSettings = field(default_factory=PhotoSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     source: str = "<defaults>"
     base_dir: str = str(SAMPLE_ROOT)
 
