@@ -72,3 +72,13 @@ def case_of(ctx, ref):
 
     with ctx.uow(read_only=True) as uow:
         return find_case(uow, ref)
+
+
+def png_bytes(color=(200, 60, 60)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buffer, "PNG")
+    return buffer.getvalue()
