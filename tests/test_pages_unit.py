@@ -105,7 +105,7 @@ def test_reply_refusals_name_the_field_and_a_stale_version_is_409(app, app_ctx):
     assert (empty.json["error"]["field"], empty.json["error"]["message"]) == (
         "reply", "字段 reply：必填（resolve requires field reply）")
     bad = _resolve(client, ref, token, photos=(io.BytesIO(b"not a picture"), "x.png"))
-    assert bad.status_code == 400 and bad.json["error"]["field"] == "photos"
+    assert bad.status_code == 400 and bad.json["error"]["field"] == "photos (x.png)"
     stale = _resolve(client, ref, token, version="1")
     assert stale.status_code == 409
     assert stale.json["error"]["code"] == "stale_version"

@@ -13,7 +13,7 @@ let version = Number(root.dataset.version);
 
 function fieldOf(error) {
   // payload.until → until: the form's fields are named as the payload's
-  const field = (error.field || "").replace(/^payload\./, "");
+  const field = (error.field || "").replace(/^payload\./, "").replace(/ \(.*\)$/, "");
   return { ...error, field };
 }
 
