@@ -295,6 +295,29 @@ function formData(key, fields, blobs) {
 const isNetworkFailure = (error) => error.status === undefined || error.status === 502
   || error.status === 503 || error.status === 504;
 
+// A draft of the fields (not the photos) survives a reload or a closed tab on the phone.
+const DRAFT = "gridroute-report-draft";
+
+function saveDraft() {
+  try { localStorage.setItem(DRAFT, JSON.stringify(readFields())); } catch (error) { /* full */ }
+}
+
+function dropDraft() {
+  try { localStorage.removeItem(DRAFT); } catch (error) { /* unavailable */ }
+}
+
+function restoreDraft() {
+  if (select.value || lon.value || $("description").value) return; // the server kept the input
+  let draft = null;
+  try { draft = JSON.parse(localStorage.getItem(DRAFT) || "null"); } catch (error) { draft = null; }
+  if (draft && (draft.category || draft.description || draft.lon)) {
+    restore({ fields: draft, key: newKey(), photos: [] });
+  }
+}
+
+form.addEventListener("input", saveDraft);
+form.addEventListener("change", saveDraft);
+
 function resetForm() {
   form.querySelectorAll("[data-error-for]").forEach((el) => { el.textContent = ""; });
   form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
@@ -302,6 +325,7 @@ function resetForm() {
   $("urgency").value = "";
   setPhotos([]);
   $("idempotency_key").value = newKey();
+  dropDraft();
   schedulePreview(); // the place is kept: the case just filed now shows as a likely duplicate
 }
 
@@ -409,6 +433,7 @@ window.addEventListener("online", () => { flush(); schedulePreview(); });
 setInterval(() => { if (navigator.onLine) flush(); }, 20000);
 
 $("idempotency_key").value = newKey();
+restoreDraft();
 renderQueue().then(flush);
 setUpMap();
 if (pointQuery()) schedulePreview();
