@@ -146,6 +146,9 @@ def test_a_report_filed_offline_is_sent_once_when_the_network_returns(public_ctx
     page.set_input_files("#photos", files=[{"name": "a.png", "mimeType": "image/png",
                                             "buffer": _png(800, 600)}])
     page.wait_for_selector("#photo-list[data-count='1']")
+    # the service worker has put the form and its scripts in the phone's cache
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => "
+                         "caches.match('/inspector/report')).then(r => r ? r.status : 0)") == 200
 
     page.context.set_offline(True)
     page.click("#submit")
@@ -154,6 +157,11 @@ def test_a_report_filed_offline_is_sent_once_when_the_network_returns(public_ctx
     assert page.inner_text("#result") == "无网络：上报已保存在本机，联网后自动发送。"
     assert _cases(public_ctx) == []
     screenshot(page, "inspector-report-offline")
+    # still offline, the form opens again from the cache and says what waits
+    page.reload()
+    page.wait_for_selector("#report-form[data-ready=true]")
+    page.wait_for_selector("#queue-status[data-count='1']")
+    assert page.inner_text("#queue-status") == "待发送：1 条"
 
     # the network comes back, but the first answer is lost on the way back: the server filed
     # the case, the phone does not know and keeps the report

@@ -188,6 +188,15 @@ def report_submit():
     return redirect(url_for("inspector.my_reports", filed=case.public_id))
 
 
+@bp.get("/sw.js")
+def service_worker():
+    """The offline service worker, served under /inspector/ so that it controls these pages."""
+    response = current_app.send_static_file("js/offline_sw.js")
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/nearby")
 @inspector_page
 def nearby():
