@@ -413,14 +413,17 @@ def test_a_check_task_is_passed_from_my_tasks(public_ctx, live_server, phone):
     assert card.locator(".due").inner_text() == "2026-11-25 10:00"  # 核查 within 1 h
     assert axe_violations(page) == []
     screenshot(page, "inspector-my-tasks")
-    card.locator("label", has_text="不通过").click()
+    card.locator("label[for$='-fail']").click()
+    assert card.locator("label[for$='-fail']").inner_text() == "不通过"
     card.locator("textarea").fill("")
     card.locator("button[type=submit]").click()
     page.wait_for_load_state()
     card = page.locator(f"#tasks li[data-public-id='{case.public_id}']")
-    assert "说明" in card.locator("[data-error-for='note']").inner_text()
+    assert card.locator("[data-error-for='note']").inner_text() == (
+        "字段 note：取值无效（is required when the outcome is negative (say what was found)）")
     assert card.locator("input[value=fail]").is_checked()  # the choice is kept
-    card.locator("label", has_text="通过").first.click()
+    card.locator("label[for$='-pass']").click()
+    assert card.locator("label[for$='-pass']").inner_text() == "通过"
     card.locator("textarea").fill("垃圾已清运干净")
     card.locator("input[type=file]").set_input_files(files=[{
         "name": "after.png", "mimeType": "image/png", "buffer": _png(2600, 1300)}])

@@ -241,17 +241,12 @@ OUTCOMES = {"verify": (("true", "True (属实)"), ("false", "Not true (不属实
 
 def _tasks_page(errors: dict | None = None, values: dict | None = None, notice: str | None = None,
                 status: int = 200):
-    try:
-        from gridroute.services.tasks import my_tasks as find
-    except ImportError:  # the task service is not installed in this build
-        find = None
-    tasks, done = [], []
-    if find is not None:
-        tasks = find(_ctx(), g.principal)
-        done = find(_ctx(), g.principal, states=("done",), limit=10)
+    from gridroute.services.tasks import my_tasks as find
+
+    tasks = find(_ctx(), g.principal)
+    done = find(_ctx(), g.principal, states=("done",), limit=10)
     return render_template("inspector/tasks.html", tasks=tasks, done=done, errors=errors or {},
                            values=values or {}, notice=notice, outcomes=OUTCOMES,
-                           available=find is not None,
                            max_photos=_ctx().config.photos.max_per_case,
                            max_side=min(2048, _ctx().config.photos.max_side_px)), status
 
