@@ -7,7 +7,7 @@ PORT   ?= 8080
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export TEST_POSTGRES_URL
 
-.PHONY: run test install install-test browser postgres init bench clean
+.PHONY: run test install install-test assets browser postgres init bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,15 @@ $(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+# Front-end packages (Leaflet, axe-core) from the npm registry, served by the app under /assets/.
+ASSETS := gridroute/web/node_modules/.installed
+$(ASSETS): gridroute/web/package.json gridroute/web/package-lock.json
+	cd gridroute/web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets: $(ASSETS)
+install: $(VENV)/.installed $(ASSETS)
+install-test: $(VENV)/.installed-test $(ASSETS)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 browser:
@@ -39,7 +46,10 @@ postgres:
 init: install
 	$(BIN)/gridroute init
 
+# An empty database gets the demo city (60 days of cases, one user per role; the demo users and
+# their passwords are printed) before serving; a database holding cases is left as it is.
 run: init
+	$(BIN)/gridroute demo seed --if-empty --days 60
 	$(BIN)/gridroute serve --host $(HOST) --port $(PORT)
 
 test: install-test browser postgres
@@ -51,4 +61,4 @@ bench: install-test
 	$(BIN)/python bench/escalation.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache gridroute/web/node_modules tests/artifacts

@@ -36,6 +36,7 @@ def create_app(config: Config | None = None, *, context: AppContext | None = Non
         return response
 
     from gridroute.api.health import bp as health_bp
+    from gridroute.web.assets import bp as assets_bp
     from gridroute.web.pages import bp as pages_bp
 
     from gridroute.api import open311
@@ -47,6 +48,11 @@ def create_app(config: Config | None = None, *, context: AppContext | None = Non
     install_limiter(app, config)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(assets_bp)
+    from gridroute.web import centre, dashboard, inspector, unit
+
+    for module in (inspector, centre, unit, dashboard):
+        app.register_blueprint(module.bp)
     open311.install(app)
     from gridroute.api.photos import bp as photos_bp
 

@@ -286,6 +286,12 @@ class ReportsSettings:
     chronic_days: PositiveInt = 30
 
 
+@dataclass(frozen=True, config=_SECTION)
+class WebSettings:
+    base_map_url: str = ""
+    base_map_attribution: str = ""
+
+
 # Settings whose string value is a filesystem path resolved against the config file's folder.
 _PATH_KEYS = {
     ("grid", "path"), ("grid", "street_names"), ("grid", "cache_dir"),
@@ -313,6 +319,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     source: str = "<defaults>"
     base_dir: str = str(SAMPLE_ROOT)
 

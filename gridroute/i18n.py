@@ -36,9 +36,20 @@ def normalize_language(value: str | None, default: str = "zh-CN") -> str:
 def translations(language: str) -> NullTranslations:
     if language == "en":
         return NullTranslations()
-    po_path = TRANSLATIONS_DIR / language.replace("-", "_") / "LC_MESSAGES" / "messages.po"
-    with po_path.open("rb") as fh:
-        catalog = read_po(fh, locale=language.replace("-", "_"))
+    # every .po in the folder is read (messages.po first), so each part of the UI keeps its
+    # own catalogue file; a message id defined twice keeps its first translation
+    folder = TRANSLATIONS_DIR / language.replace("-", "_") / "LC_MESSAGES"
+    paths = sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
+    catalog = None
+    for po_path in paths:
+        with po_path.open("rb") as fh:
+            part = read_po(fh, locale=language.replace("-", "_"))
+        if catalog is None:
+            catalog = part
+            continue
+        for message in part:
+            if message.id and message.id not in catalog:
+                catalog[message.id] = message
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)

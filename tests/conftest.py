@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from gridroute.store.db import make_engine
 from gridroute.store.schema import upgrade_database, truncate_all
 
+pytest_plugins = ["browser_fixtures"]
+
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -155,7 +155,7 @@ def _safe_next(target: str | None) -> str:
     # only same-site paths: never redirect a login to another host
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("pages.grid_page")
+    return url_for("pages.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -340,11 +340,11 @@ def locate_csv(locator, in_path: str | os.PathLike, out_path: str | os.PathLike,
         if progress is not None:
             progress(sl.stop - sl.start)
 
-    from gridroute.grids.locator import STATUSES
+    from gridroute.grids.locator import STATUSES, LocateStatus
 
     summary = LocateSummary()
     counts = np.bincount(status.astype(np.int64), minlength=4) if n else np.zeros(4, int)
-    summary.counts = {s: int(counts[i]) for i, s in enumerate(STATUSES)}
+    summary.counts = {LocateStatus(s): int(counts[i]) for i, s in enumerate(STATUSES)}
     summary.rejected = int(bad.sum())
     summary.problems = [(int(columns.lines[i]), msg) for i, _, msg in sorted(problems)]
 
