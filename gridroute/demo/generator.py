@@ -252,8 +252,8 @@ class _Planner:
             reporter = inspector
         elif channel == "public":
             self.public_no += 1
-            reporter = f"市民{self.rng.choice('13579')}{self.rng.randrange(10, 99)}****" \
-                       f"{self.rng.randrange(1000, 9999)}"
+            reporter = (f"市民1{self.rng.choice('35789')}{self.rng.randrange(10)}****"
+                        f"{self.rng.randrange(1000, 10000)}")
         else:
             self.public_no += 1
             reporter = "12345热线"
