@@ -302,13 +302,14 @@ class Locator:
         self._ncols = ncols
         self._nrows = nrows
 
-        segs, seg_part, seg_left = self._ring_segments(parts)
+        self._no_holes = not shapely.get_num_interior_rings(parts).any()
+        segs, seg_part, seg_left = self._ring_segments(parts, self._no_holes)
         self._classify(segs, self._part_cell[seg_part], seg_left)
 
     @staticmethod
-    def _ring_segments(parts):
+    def _ring_segments(parts, no_holes: bool = False):
         """Segments (ax, ay, bx, by) of every ring, their part, and interior-on-the-left."""
-        if not shapely.get_num_interior_rings(parts).any():
+        if no_holes:
             return Locator._exterior_segments(parts)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         is_ext = np.ones(len(rings), dtype=bool)
@@ -604,7 +605,15 @@ class Locator:
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """The built index as plain data: a JSON-able ``meta`` and numpy arrays (no objects),
         for :mod:`gridroute.grids.cache`. :meth:`from_state` rebuilds the same locator."""
-        geom_type, coords, offsets = shapely.to_ragged_array(self._parts)
+        if getattr(self, "_no_holes", False) and self._n:
+            # polygons without holes: what to_ragged_array gives, without copying out rings
+            geom_type = shapely.GeometryType.POLYGON
+            coords = shapely.get_coordinates(self._parts)
+            rings = np.zeros(len(self._parts) + 1, dtype=np.int32)
+            np.cumsum(shapely.get_num_coordinates(self._parts), out=rings[1:])
+            offsets = (rings, np.arange(len(self._parts) + 1, dtype=np.int32))
+        else:
+            geom_type, coords, offsets = shapely.to_ragged_array(self._parts)
         meta = {
             "format": INDEX_FORMAT, "n": self._n, "working_crs": self.working_crs,
             "snap_m": self.snap_m, "x0": self._x0, "y0": self._y0, "s": self._s,
@@ -650,6 +659,8 @@ class Locator:
                 or (len(self._part_cell) and int(self._part_cell.max()) >= n)):
             raise ValueError("index arrays do not fit together")
         self._parts = parts
+        self._no_holes = (int(meta["geom_type"]) == shapely.GeometryType.POLYGON
+                          and len(offsets) == 2 and bool((np.diff(offsets[1]) == 1).all()))
         self._tree = shapely.STRtree(parts)
         counts = np.bincount(self._part_cell, minlength=n)
         if n and (counts == 1).all():
