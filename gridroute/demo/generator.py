@@ -216,25 +216,22 @@ class _Planner:
         x = self.rng.random() * cumulative[-1]
         return self.codes[min(bisect(cumulative, x), len(self.codes) - 1)]
 
-    def _channel(self, weekend: bool) -> str:
+    def _when(self, day: datetime, category: str, weekend: bool) -> tuple[datetime, str]:
+        """The hour a problem shows up (its own profile, where some channel is awake) and the
+        channel that reports it then: street stalls in the evening come from the public and
+        the hotline, since inspectors patrol by day."""
         shares = [(name, share * (0.75 if weekend and name == "inspector" else 1.0)
                    * (1.3 if weekend and name != "inspector" else 1.0))
                   for name, share in p.CHANNEL_SHARES]
-        x = self.rng.random() * sum(s for _, s in shares)
-        for name, share in shares:
-            x -= share
-            if x < 0:
-                return name
-        return shares[-1][0]
-
-    def _moment(self, day: datetime, category: str, channel: str) -> datetime:
         hours = p.HOUR_PROFILES[p.CATEGORY_HOURS.get(category, "day")]
-        window = p.CHANNEL_HOURS[channel]
-        weights = [a * b for a, b in zip(hours, window)]
-        if not any(weights):
-            weights = list(window)
+        awake = [sum(share * p.CHANNEL_HOURS[name][h] for name, share in shares)
+                 for h in range(24)]
+        weights = [a * b for a, b in zip(hours, awake)]
         hour = self.rng.choices(range(24), weights=weights)[0]
-        return day + timedelta(hours=hour, seconds=self.rng.randrange(3600))
+        channel = self.rng.choices([name for name, _ in shares],
+                                   weights=[share * p.CHANNEL_HOURS[name][hour]
+                                            for name, share in shares])[0]
+        return day + timedelta(hours=hour, seconds=self.rng.randrange(3600)), channel
 
     # ------------------------------------------------------------------ reports
 
@@ -252,8 +249,8 @@ class _Planner:
             reporter = inspector
         elif channel == "public":
             self.public_no += 1
-            reporter = f"市民{self.rng.choice('13579')}{self.rng.randrange(10, 99)}****" \
-                       f"{self.rng.randrange(1000, 9999)}"
+            reporter = (f"市民1{self.rng.choice('35789')}{self.rng.randrange(10)}****"
+                        f"{self.rng.randrange(1000, 10000)}")
         else:
             self.public_no += 1
             reporter = "12345热线"
@@ -277,9 +274,8 @@ class _Planner:
             weekend = not self.cal.is_working_day(day.date())
             n = round(self.per_day * self.u(0.8, 1.2) * (0.85 if weekend else 1.0))
             for _ in range(n):
-                channel = self._channel(weekend)
                 category = self._category(day.month, weights_cache)
-                at = self._moment(day, category, channel)
+                at, channel = self._when(day, category, weekend)
                 if not self.start <= at <= self.end:
                     continue
                 out.append(self._new(self._report(at, channel, category, self._cell())))
@@ -310,8 +306,7 @@ class _Planner:
                 offset = days * (k + self.u(0.1, 0.9)) / count
                 day = (self.start + timedelta(days=offset)).replace(
                     hour=0, minute=0, second=0, microsecond=0)
-                channel = self._channel(False)
-                at = self._moment(day, category, channel)
+                at, channel = self._when(day, category, False)
                 if not self.start <= at <= self.end:
                     continue
                 out.append(self._new(self._report(at, channel, category, cell), chronic=True))

@@ -86,7 +86,7 @@ CHANNEL_HOURS: dict[str, tuple[float, ...]] = {
     "hotline": _profile({(8, 20): 1.0, (21, 23): 0.6, (6, 7): 0.5}, 0.2),
 }
 #: Share of reports per channel (inspector patrols find most problems).
-CHANNEL_SHARES = (("inspector", 0.60), ("public", 0.22), ("hotline", 0.18))
+CHANNEL_SHARES = (("inspector", 0.74), ("public", 0.15), ("hotline", 0.11))
 #: Problems a patrolling inspector removes on the spot (自行处置) now and then.
 SELF_HANDLED = frozenset({"E0201", "E0204", "E0104", "E0506", "E0507", "E0102"})
 SELF_HANDLED_SHARE = 0.22

@@ -144,8 +144,8 @@ def _opt_codes(values, n: int, shared: bool = False) -> np.ndarray:
         if not set(map(type, vals)) <= {str, type(None)}:
             vals = [None if v is None else str(v) for v in vals]
         if shared:
-            pool: dict = {}
-            vals = [pool.setdefault(v, v) for v in vals]
+            pool = dict(zip(vals, vals))  # one object per distinct code
+            vals = list(map(pool.__getitem__, vals))
         out[:n] = vals
     return out
 
@@ -235,14 +235,22 @@ class Locator:
             raise ValueError("snap_m must be a finite number ≥ 0")
         self.working_crs = working_crs
         self.snap_m = float(snap_m)
-        order = sorted(range(n), key=codes.__getitem__)  # index order = code order
+        order = np.array(sorted(range(n), key=codes.__getitem__), dtype=np.int64)
         geoms = np.asarray(geoms, dtype=object)[order] if n else np.empty(0, dtype=object)
         self._geoms = geoms
         self._n = n
-        self._codes = _opt_codes([codes[i] for i in order], n)
-        self._community = _opt_codes([community_codes[i] for i in order], n, shared=True)
-        self._street = _opt_codes([street_codes[i] for i in order], n, shared=True)
-        self._district = _opt_codes([district_codes[i] for i in order], n, shared=True)
+
+        def in_order(values):
+            values = np.empty(0, dtype=object) if not n else np.asarray(
+                values if isinstance(values, list) else list(values), dtype=object)
+            if values.ndim != 1 or len(values) != n:
+                raise ValueError(f"expected {n} codes, got {len(values)}")
+            return values[order].tolist()
+
+        self._codes = _opt_codes(in_order(codes), n)  # index order = code order
+        self._community = _opt_codes(in_order(community_codes), n, shared=True)
+        self._street = _opt_codes(in_order(street_codes), n, shared=True)
+        self._district = _opt_codes(in_order(district_codes), n, shared=True)
         self._codes_list = self._codes.tolist()
         self._community_list = self._community.tolist()
         self._street_list = self._street.tolist()
@@ -283,7 +291,7 @@ class Locator:
         margin = self.snap_m
         width = (xmax - xmin) + 2 * margin
         height = (ymax - ymin) + 2 * margin
-        s = bucket_m if bucket_m else max(side / 12.0, 1e-3)
+        s = bucket_m if bucket_m else max(side / 10.0, 1e-3)
         min_s = math.sqrt(max(width * height, 1e-12) / max_buckets)
         s = max(s, min_s, max(width, height) / 65000.0)
         ncols = int(math.floor(width / s)) + 3
@@ -294,12 +302,15 @@ class Locator:
         self._ncols = ncols
         self._nrows = nrows
 
-        segs, seg_part, seg_left = self._ring_segments(parts)
+        self._no_holes = not shapely.get_num_interior_rings(parts).any()
+        segs, seg_part, seg_left = self._ring_segments(parts, self._no_holes)
         self._classify(segs, self._part_cell[seg_part], seg_left)
 
     @staticmethod
-    def _ring_segments(parts):
+    def _ring_segments(parts, no_holes: bool = False):
         """Segments (ax, ay, bx, by) of every ring, their part, and interior-on-the-left."""
+        if no_holes:
+            return Locator._exterior_segments(parts)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         is_ext = np.ones(len(rings), dtype=bool)
         is_ext[1:] = ring_part[1:] != ring_part[:-1]
@@ -311,6 +322,39 @@ class Locator:
         b = coords[1:][same]
         seg_ring = ring_idx[:-1][same]
         return np.column_stack([a, b]), ring_part[seg_ring], interior_left[seg_ring]
+
+    @staticmethod
+    def _exterior_segments(parts):
+        """`_ring_segments` for polygons without holes, without copying out their rings: the
+        coordinates of the part are those of its exterior ring, whose orientation is the sign
+        of its area (shoelace about the ring's first vertex). GEOS decides the rings where
+        that sign is within the rounding error bound."""
+        coords, part_idx = shapely.get_coordinates(parts, return_index=True)
+        same = part_idx[1:] == part_idx[:-1]
+        first = np.flatnonzero(np.r_[True, ~same])
+        count = np.diff(np.append(first, len(coords)))
+        rel = coords - np.repeat(coords[first], count, axis=0)
+        x0, y0, x1, y1 = rel[:-1, 0], rel[:-1, 1], rel[1:, 0], rel[1:, 1]
+        p, q = x0 * y1, x1 * y0
+        term = np.where(same, p - q, 0.0)
+        mag = np.where(same, np.abs(p) + np.abs(q), 0.0)
+        del p, q, x0, y0, x1, y1
+        nseg = len(term)
+        idx = np.minimum(first, max(nseg - 1, 0))
+        area2 = np.add.reduceat(term, idx) if nseg else np.zeros(len(first))
+        bound = np.add.reduceat(mag, idx) if nseg else np.zeros(len(first))
+        scale = np.abs(coords).max() if len(coords) else 0.0
+        reach = np.add.reduceat(np.where(same, np.abs(np.diff(rel, axis=0)).sum(axis=1), 0.0),
+                                idx) if nseg else np.zeros(len(first))
+        # sum of n rounded products, and the rounding of each shift to the first vertex
+        err = (4.0 * (count + 2) * bound + 4.0 * reach * scale) * 2.0**-52
+        ccw = area2 > 0
+        unsure = np.flatnonzero(np.abs(area2) <= err)
+        if len(unsure):
+            ccw[unsure] = shapely.is_ccw(shapely.get_exterior_ring(parts[part_idx[first[unsure]]]))
+        ring_of = np.repeat(np.arange(len(first)), count)[:-1][same]
+        segs = np.column_stack([coords[:-1][same], coords[1:][same]])
+        return segs, part_idx[:-1][same], ccw[ring_of]
 
     def _to_grid(self, x, y):
         return (np.asarray(x, dtype=float) - self._x0) / self._s, \
@@ -371,8 +415,9 @@ class Locator:
             # winding of each occurrence for a +u crossing (see _scanline_fill), summed per edge
             down = (table[:, 3] < table[:, 1])[np.repeat(np.arange(ne), count)]
             wind = np.where(down == occ_left, 1, -1).astype(np.int32)
-            d_cnt = np.add.reduceat(wind, starts)
-            d_lab = np.add.reduceat(wind * (occ_cell + 1), starts)
+            # (int32 throughout: np.add.at with values of another type is twenty times slower)
+            d_cnt = np.add.reduceat(wind, starts).astype(np.int32)
+            d_lab = np.add.reduceat(wind * (occ_cell + 1), starts).astype(np.int32)
         else:
             n_left = left_cell = right_cell = d_cnt = d_lab = np.zeros(0, dtype=np.int32)
         n_right = count - n_left
@@ -468,7 +513,8 @@ class Locator:
         each with the sorted list of cells that may hold a point in it."""
         nb = self._ncols * self._nrows
         n = self._n
-        base = mark_bucket * n
+        bits = max(int(n).bit_length(), 1)  # key = bucket << bits | cell (divmod is slow)
+        base = mark_bucket << bits
         keys = [base + edges.first_cell[mark_edge]]
         second = edges.second_cell[mark_edge]
         has = second >= 0
@@ -489,7 +535,7 @@ class Locator:
         # the whole bucket while other cells' edges cross it)
         eb = np.flatnonzero(edge_mask & (lab >= 0))
         del edge_mask
-        keys.append(eb.astype(np.int64) * n + lab[eb])
+        keys.append((eb.astype(np.int64) << bits) + lab[eb])
         # overlaps and edge buckets at overlaps: exact candidates from the tree
         ob = covered_twice
         if len(ob):
@@ -497,12 +543,12 @@ class Locator:
             boxes = shapely.box(self._x0 + c * self._s, self._y0 + r * self._s,
                                 self._x0 + (c + 1) * self._s, self._y0 + (r + 1) * self._s)
             bi, pi = self._tree.query(boxes, predicate="intersects")
-            keys.append(ob[bi].astype(np.int64) * n + self._part_cell[pi])
+            keys.append((ob[bi].astype(np.int64) << bits) + self._part_cell[pi])
         del eb, ob
         keys = _sorted_unique(np.concatenate(keys))
-        kb, kc = np.divmod(keys, n)
+        kb = keys >> bits
+        kc = (keys & ((1 << bits) - 1)).astype(np.int32)
         del keys
-        kc = kc.astype(np.int32)
         first = np.ones(len(kb), dtype=bool)
         first[1:] = kb[1:] != kb[:-1]
         first_idx = np.flatnonzero(first)
@@ -559,7 +605,15 @@ class Locator:
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """The built index as plain data: a JSON-able ``meta`` and numpy arrays (no objects),
         for :mod:`gridroute.grids.cache`. :meth:`from_state` rebuilds the same locator."""
-        geom_type, coords, offsets = shapely.to_ragged_array(self._parts)
+        if getattr(self, "_no_holes", False) and self._n:
+            # polygons without holes: what to_ragged_array gives, without copying out rings
+            geom_type = shapely.GeometryType.POLYGON
+            coords = shapely.get_coordinates(self._parts)
+            rings = np.zeros(len(self._parts) + 1, dtype=np.int32)
+            np.cumsum(shapely.get_num_coordinates(self._parts), out=rings[1:])
+            offsets = (rings, np.arange(len(self._parts) + 1, dtype=np.int32))
+        else:
+            geom_type, coords, offsets = shapely.to_ragged_array(self._parts)
         meta = {
             "format": INDEX_FORMAT, "n": self._n, "working_crs": self.working_crs,
             "snap_m": self.snap_m, "x0": self._x0, "y0": self._y0, "s": self._s,
@@ -605,6 +659,8 @@ class Locator:
                 or (len(self._part_cell) and int(self._part_cell.max()) >= n)):
             raise ValueError("index arrays do not fit together")
         self._parts = parts
+        self._no_holes = (int(meta["geom_type"]) == shapely.GeometryType.POLYGON
+                          and len(offsets) == 2 and bool((np.diff(offsets[1]) == 1).all()))
         self._tree = shapely.STRtree(parts)
         counts = np.bincount(self._part_cell, minlength=n)
         if n and (counts == 1).all():

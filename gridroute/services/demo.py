@@ -286,15 +286,23 @@ def plan_district(ctx: AppContext) -> str:
 
 def add_demo_users(ctx: AppContext, plan: DemoPlan) -> list[DemoUser]:
     """One demo user per role; a name that exists already is left as it is."""
-    from gridroute.services.users import add_user
+    from gridroute.services.users import add_user, list_users
 
     out = []
+    stored = None
     for spec in _demo_user_specs(ctx, plan):
         try:
             add_user(ctx, spec.name, role=spec.role, password=spec.password,
                      unit_code=spec.unit_code, scope=spec.scope or None, actor="demo-seed")
         except Conflict:
+            # shown as it is stored (an earlier seed may have given it another unit)
+            if stored is None:
+                stored = {p.name: p for p in list_users(ctx)}
+            principal = stored.get(spec.name)
             spec.created = False
+            if principal is not None:
+                spec.role, spec.unit_code = principal.role.value, principal.unit_code
+                spec.scope = ",".join(principal.scope)
         out.append(spec)
     return out
 
