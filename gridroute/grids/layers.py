@@ -140,7 +140,10 @@ def read_grid_file(path: str | os.PathLike, layer: str | None = None
         raise GridLoadError(f"{p} has no layer {layer!r}; its layers: {listing}")
     chosen = layer if layer is not None else names[0]
     try:
-        gdf = pyogrio.read_dataframe(p, layer=chosen)
+        try:  # through Arrow: half the time of the row-by-row reader
+            gdf = pyogrio.read_dataframe(p, layer=chosen, use_arrow=True)
+        except Exception:  # noqa: BLE001 - whatever Arrow cannot read, the plain reader tries
+            gdf = pyogrio.read_dataframe(p, layer=chosen)
     except Exception as exc:  # pyogrio raises several DataSourceError/DataLayerError types
         raise GridLoadError(f"cannot read grid file {p}: {exc}") from exc
     where = f"{p}" + (f" layer {chosen!r}" if len(layers) > 1 or layer else "")
