@@ -146,6 +146,9 @@ def test_a_report_filed_offline_is_sent_once_when_the_network_returns(public_ctx
     page.set_input_files("#photos", files=[{"name": "a.png", "mimeType": "image/png",
                                             "buffer": _png(800, 600)}])
     page.wait_for_selector("#photo-list[data-count='1']")
+    # the service worker has put the form and its scripts in the phone's cache
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => "
+                         "caches.match('/inspector/report')).then(r => r ? r.status : 0)") == 200
 
     page.context.set_offline(True)
     page.click("#submit")
@@ -154,6 +157,11 @@ def test_a_report_filed_offline_is_sent_once_when_the_network_returns(public_ctx
     assert page.inner_text("#result") == "无网络：上报已保存在本机，联网后自动发送。"
     assert _cases(public_ctx) == []
     screenshot(page, "inspector-report-offline")
+    # still offline, the form opens again from the cache and says what waits
+    page.reload()
+    page.wait_for_selector("#report-form[data-ready=true]")
+    page.wait_for_selector("#queue-status[data-count='1']")
+    assert page.inner_text("#queue-status") == "待发送：1 条"
 
     # the network comes back, but the first answer is lost on the way back: the server filed
     # the case, the phone does not know and keeps the report
@@ -358,3 +366,128 @@ def test_my_reports_lists_only_the_inspectors_own_reports(web, public_ctx):
     assert 'id="no-reports"' in filtered
     english = mine.get("/inspector/reports?lang=en").text
     assert '<span class="state state-reported">Reported</span>' in english
+
+
+# ------------------------------------------------------------------ my tasks
+
+def _resolved_case(ctx, description="路边暴露垃圾", channel="inspector"):
+    from gridroute.services.intake import ReportInput, submit_report
+    from gridroute.services.workflow import perform
+
+    case = submit_report(ctx, ReportInput(channel=channel, category_code="E0102", lon=HERE[0],
+                                          lat=HERE[1], description=description,
+                                          reporter="12345")).case
+    if channel != "inspector":
+        return case
+    perform(ctx, case.id, "file", actor="lead", role="shift_lead")
+    perform(ctx, case.id, "dispatch", actor="disp", role="dispatcher",
+            payload={"unit_code": case.unit_code})
+    perform(ctx, case.id, "accept", actor="greening-op", role="unit")
+    perform(ctx, case.id, "resolve", actor="greening-op", role="unit",
+            payload={"reply": "已清运"})
+    return case
+
+
+def _send(ctx, case, action, inspector=INSPECTOR):
+    from gridroute.services.workflow import perform
+
+    return perform(ctx, case.id, action, actor="acc", role="acceptor",
+                   payload={"inspector": inspector}).case
+
+
+def _task_id(html: str, public_id: str) -> int:
+    return int(re.search(rf'id="task-(\d+)" data-task="\d+" data-kind="\w+" '
+                         rf'data-public-id="{public_id}"', html).group(1))
+
+
+@pytest.mark.browser
+def test_a_check_task_is_passed_from_my_tasks(public_ctx, live_server, phone):
+    page = phone
+    _users(public_ctx)
+    case = _send(public_ctx, _resolved_case(public_ctx), "send_check")
+    login(page, live_server, INSPECTOR, PASSWORD)
+    page.click("header nav a[href='/inspector/tasks']")
+    card = page.locator(f"#tasks li[data-public-id='{case.public_id}']")
+    assert card.locator("h2").inner_text() == f"核查任务 · {case.public_id}"
+    assert "路边暴露垃圾" in card.inner_text()
+    assert card.locator(".due").inner_text() == "2026-11-25 10:00"  # 核查 within 1 h
+    assert axe_violations(page) == []
+    screenshot(page, "inspector-my-tasks")
+    card.locator("label[for$='-fail']").click()
+    assert card.locator("label[for$='-fail']").inner_text() == "不通过"
+    card.locator("textarea").fill("")
+    card.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    card = page.locator(f"#tasks li[data-public-id='{case.public_id}']")
+    assert card.locator("[data-error-for='note']").inner_text() == (
+        "字段 note：取值无效（is required when the outcome is negative (say what was found)）")
+    assert card.locator("input[value=fail]").is_checked()  # the choice is kept
+    card.locator("label[for$='-pass']").click()
+    assert card.locator("label[for$='-pass']").inner_text() == "通过"
+    card.locator("textarea").fill("垃圾已清运干净")
+    card.locator("input[type=file]").set_input_files(files=[{
+        "name": "after.png", "mimeType": "image/png", "buffer": _png(2600, 1300)}])
+    card.locator("button[type=submit]").click()
+    page.wait_for_selector("#task-notice")
+    assert page.inner_text("#task-notice") == f"{case.public_id}：通过，已记录。"
+    assert page.locator("#no-tasks").is_visible()
+    assert page.inner_text("#done-tasks li").startswith(f"{case.public_id} · 核查任务 · 通过")
+    (stored,) = _cases(public_ctx)
+    assert stored.state.value == "checked"
+    (name,) = stored.photos
+    assert name.endswith(".jpg")
+    screenshot(page, "inspector-my-tasks-done")
+
+
+def test_tasks_are_the_inspectors_own_and_refusals_keep_the_input(web, public_ctx):
+    case = _send(public_ctx, _resolved_case(public_ctx), "send_check")
+    mine, theirs = _client(web, INSPECTOR), _client(web, OTHER)
+    page = mine.get("/inspector/tasks").text
+    task = _task_id(page, case.public_id)
+    assert _unlabelled(page) == []
+    assert 'id="no-tasks"' in theirs.get("/inspector/tasks").text
+    # another inspector's task does not exist for them
+    token = _csrf(page)
+    foreign = theirs.post(f"/inspector/tasks/{task}", data={
+        "csrf_token": _csrf(theirs.get("/inspector/tasks").text), "outcome": "pass"})
+    assert foreign.status_code == 404
+    # a failed check needs a note: said next to the note, the outcome stays chosen
+    no_note = mine.post(f"/inspector/tasks/{task}", data={
+        "csrf_token": token, "outcome": "fail", "version": case.version})
+    assert no_note.status_code == 400
+    slot = re.search(rf'id="err-{task}-note">([^<]*)<', no_note.text).group(1)
+    assert slot.startswith("字段 note：")
+    assert re.search(rf'id="outcome-{task}-fail" name="outcome" value="fail" checked',
+                     no_note.text)
+    # a stale version: someone else changed the case; the page shows its state now
+    stale = mine.post(f"/inspector/tasks/{task}", data={
+        "csrf_token": token, "outcome": "pass", "note": "好了", "version": case.version - 1})
+    assert stale.status_code == 409
+    assert f"案卷 {case.public_id} 已被他人修改，当前状态：核查中。" in stale.text
+    assert ">好了</textarea>" in stale.text
+    done = mine.post(f"/inspector/tasks/{task}", data={
+        "csrf_token": token, "outcome": "fail", "note": "仍有垃圾", "version": case.version,
+        "photos": (io.BytesIO(_png(60, 40)), "still.png")}, content_type="multipart/form-data")
+    assert done.status_code == 302 and done.headers["Location"] == f"/inspector/tasks?done={task}"
+    assert f"{case.public_id}：不通过，已记录。" in mine.get(done.headers["Location"]).text
+    (stored,) = _cases(public_ctx)
+    assert stored.state.value == "rework" and len(stored.photos) == 1
+
+
+def test_a_verify_task_is_confirmed_true_or_not_true(web, public_ctx):
+    first = _send(public_ctx, _resolved_case(public_ctx, "热线：垃圾", "hotline"), "send_verify")
+    second = _send(public_ctx, _resolved_case(public_ctx, "热线：又一处", "hotline"),
+                   "send_verify")
+    mine = _client(web, INSPECTOR)
+    page = mine.get("/inspector/tasks?lang=en").text
+    assert "Verify task (核实)" in page and "True (属实)" in page and "Not true (不属实)" in page
+    token = _csrf(page)
+    yes = mine.post(f"/inspector/tasks/{_task_id(page, first.public_id)}",
+                    data={"csrf_token": token, "outcome": "true", "version": first.version})
+    assert yes.status_code == 302
+    no = mine.post(f"/inspector/tasks/{_task_id(page, second.public_id)}",
+                   data={"csrf_token": token, "outcome": "false", "note": "现场没有垃圾",
+                         "version": second.version})
+    assert no.status_code == 302
+    states = {c.public_id: c.state.value for c in _cases(public_ctx)}
+    assert states == {first.public_id: "verified", second.public_id: "rejected"}

@@ -188,6 +188,15 @@ def report_submit():
     return redirect(url_for("inspector.my_reports", filed=case.public_id))
 
 
+@bp.get("/sw.js")
+def service_worker():
+    """The offline service worker, served under /inspector/ so that it controls these pages."""
+    response = current_app.send_static_file("js/offline_sw.js")
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/nearby")
 @inspector_page
 def nearby():
@@ -232,18 +241,14 @@ OUTCOMES = {"verify": (("true", "True (属实)"), ("false", "Not true (不属实
 
 def _tasks_page(errors: dict | None = None, values: dict | None = None, notice: str | None = None,
                 status: int = 200):
-    try:
-        from gridroute.services.tasks import my_tasks as find
-    except ImportError:  # the task service is not installed in this build
-        find = None
-    tasks, done = [], []
-    if find is not None:
-        tasks = find(_ctx(), g.principal)
-        done = find(_ctx(), g.principal, states=("done",), limit=10)
+    from gridroute.services.tasks import my_tasks as find
+
+    tasks = find(_ctx(), g.principal)
+    done = find(_ctx(), g.principal, states=("done",), limit=10)
     return render_template("inspector/tasks.html", tasks=tasks, done=done, errors=errors or {},
                            values=values or {}, notice=notice, outcomes=OUTCOMES,
-                           available=find is not None,
-                           max_photos=_ctx().config.photos.max_per_case), status
+                           max_photos=_ctx().config.photos.max_per_case,
+                           max_side=min(2048, _ctx().config.photos.max_side_px)), status
 
 
 @bp.get("/tasks")
@@ -274,6 +279,23 @@ def _task_notice(task) -> str:
                                                    "outcome": t(label)}
 
 
+def _stale_message(task_id: int, exc: ServiceError) -> str:
+    """A task whose case changed meanwhile says so and shows the case's state now; any other
+    refusal is the service's message."""
+    if exc.code not in ("stale_version", "task_closed"):
+        return _message(exc)
+    from gridroute.i18n import translations
+    from gridroute.services.tasks import get_task
+
+    try:
+        task = get_task(_ctx(), g.principal, task_id)
+    except ServiceError:
+        return _message(exc)
+    return translations(g.lang).gettext(
+        "Someone else changed case %(case)s meanwhile; it is now: %(state)s.") % {
+        "case": task.case.public_id, "state": state_label(task.case.state)}
+
+
 @bp.post("/tasks/<int:task_id>")
 @inspector_page
 def task_complete(task_id: int):
@@ -295,7 +317,7 @@ def task_complete(task_id: int):
     except ServiceError as exc:
         if _wants_json():
             return _json_error(exc)
-        error = {"field": exc.field or "", "message": _message(exc), "code": exc.code}
+        error = {"field": exc.field or "", "message": _stale_message(task_id, exc), "code": exc.code}
         return _tasks_page(errors={task_id: error}, values={task_id: values},
                            status=exc.status)
     if _wants_json():

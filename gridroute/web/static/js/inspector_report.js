@@ -14,6 +14,9 @@ const lang = document.documentElement.lang;
 const tz = form.dataset.tz || "Asia/Shanghai";
 const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
 const $ = (id) => document.getElementById(id);
+// reports wait on the phone per user: a shared phone never sends one inspector's report
+// under another's session
+const who = (document.getElementById("who") || {}).textContent || "";
 
 function newKey() {
   const bytes = new Uint8Array(16);
@@ -295,6 +298,29 @@ function formData(key, fields, blobs) {
 const isNetworkFailure = (error) => error.status === undefined || error.status === 502
   || error.status === 503 || error.status === 504;
 
+// A draft of the fields (not the photos) survives a reload or a closed tab on the phone.
+const DRAFT = `gridroute-report-draft:${who}`;
+
+function saveDraft() {
+  try { localStorage.setItem(DRAFT, JSON.stringify(readFields())); } catch (error) { /* full */ }
+}
+
+function dropDraft() {
+  try { localStorage.removeItem(DRAFT); } catch (error) { /* unavailable */ }
+}
+
+function restoreDraft() {
+  if (select.value || lon.value || $("description").value) return; // the server kept the input
+  let draft = null;
+  try { draft = JSON.parse(localStorage.getItem(DRAFT) || "null"); } catch (error) { draft = null; }
+  if (draft && (draft.category || draft.description || draft.lon)) {
+    restore({ fields: draft, key: newKey(), photos: [] });
+  }
+}
+
+form.addEventListener("input", saveDraft);
+form.addEventListener("change", saveDraft);
+
 function resetForm() {
   form.querySelectorAll("[data-error-for]").forEach((el) => { el.textContent = ""; });
   form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
@@ -302,6 +328,7 @@ function resetForm() {
   $("urgency").value = "";
   setPhotos([]);
   $("idempotency_key").value = newKey();
+  dropDraft();
   schedulePreview(); // the place is kept: the case just filed now shows as a likely duplicate
 }
 
@@ -325,7 +352,8 @@ form.addEventListener("submit", async (event) => {
     resetForm();
   } catch (error) {
     if (isNetworkFailure(error)) {
-      await queue.put({ key, fields, photos: blobs, queuedAt: new Date().toISOString(), error: null });
+      await queue.put({ key, who, fields, photos: blobs, queuedAt: new Date().toISOString(),
+                        error: null });
       announce(text.saved_offline);
       resetForm();
       await renderQueue();
@@ -345,7 +373,7 @@ async function flush() {
   if (flushing || !navigator.onLine) return;
   flushing = true;
   try {
-    for (const item of await queue.all()) {
+    for (const item of await mine()) {
       if (item.error) continue; // refused before: waits for the inspector to put it back
       try {
         const body = await api("POST", form.action, formData(item.key, item.fields, item.photos));
@@ -363,8 +391,12 @@ async function flush() {
   }
 }
 
+async function mine() {
+  return (await queue.all()).filter((item) => item.who === who);
+}
+
 async function renderQueue() {
-  const items = await queue.all();
+  const items = await mine();
   const status = $("queue-status");
   status.dataset.count = String(items.length);
   status.textContent = fill(text.waiting, { n: items.length });
@@ -409,7 +441,12 @@ window.addEventListener("online", () => { flush(); schedulePreview(); });
 setInterval(() => { if (navigator.onLine) flush(); }, 20000);
 
 $("idempotency_key").value = newKey();
+restoreDraft();
 renderQueue().then(flush);
 setUpMap();
+if ("serviceWorker" in navigator) {
+  // keeps the form openable with no network (static/js/offline_sw.js)
+  navigator.serviceWorker.register("/inspector/sw.js").catch(() => {});
+}
 if (pointQuery()) schedulePreview();
 form.dataset.ready = "true";
