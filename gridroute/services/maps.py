@@ -76,6 +76,16 @@ RATE_COLUMNS = frozenset({"closure_rate", "on_time_closure_rate"})
 TOTAL_KEYS = ("reported", "filed", "filing_rate", "accurate_filing_rate", "due_to_close",
               "closed", "closure_rate", "closed_on_time", "on_time_closure_rate",
               "public_share", "overdue_open", "rework_rate", "score", "grade")
+#: English message ids of the indicator keys (the page translates them)
+INDICATOR_LABELS = {
+    "reported": "Reports received", "filed": "Filed", "filing_rate": "Filing rate",
+    "accurate_filing_rate": "Accurate filing rate", "due_to_close": "Due to close",
+    "closed": "Closed", "closure_rate": "Closure rate", "closed_on_time": "Closed on time",
+    "on_time_closure_rate": "On-time closure rate", "public_share": "Public report share",
+    "overdue_open": "Overdue open cases", "rework_rate": "Rework rate", "score": "Score",
+    "grade": "Grade", "due_to_handle": "Due to handle", "handled": "Handled",
+    "handling_rate": "Handling rate", "on_time_handling_rate": "On-time handling rate",
+}
 RANKING_KEYS = {
     "unit": ("due_to_handle", "handled", "handling_rate", "on_time_handling_rate",
              "rework_rate", "overdue_open", "score", "grade"),
@@ -182,8 +192,7 @@ def parse_map_query(ctx: AppContext, args: Mapping[str, str], *,
 
 
 def _length(scheme, level: str) -> int:
-    return {"district": scheme.district_len, "street": scheme.street_len,
-            "community": scheme.community_len, "cell": scheme.cell_len}[level]
+    return scheme.digits(level)
 
 
 def category_choices(ctx: AppContext) -> dict[str, Any]:
@@ -218,40 +227,60 @@ def _scope_of(principal: Principal | None) -> tuple[str, ...] | None:
 
 
 def load_history(ctx: AppContext, query: MapQuery, scope: tuple[str, ...] | None):
-    """The case history the indicators of this query read, restricted to the scope."""
-    from gridroute.services import kpi
+    """The case history the indicators of this query read: the cases reported or filed in the
+    period (of the category, inside the scope) with every grid code, and their events up to
+    now. One load serves every grouping of the page (areas, units, streets, weeks)."""
+    from gridroute.reports.indicators import History, needed_actions
+    from gridroute.store.reports import HistoryQuery, reports_of
 
-    history = kpi.load_history(ctx, start=_aware(query.start, ctx), end=_aware(query.end, ctx))
-    return restrict(history, scope)
+    q = HistoryQuery(start=_aware(query.start, ctx), end=_aware(query.end, ctx),
+                     as_of=ctx.now(), actions=needed_actions("unit"),
+                     category=query.category, scope_prefixes=scope, with_actor=False,
+                     with_inspector=False)
+    with ctx.uow(read_only=True) as uow:
+        cases, events = reports_of(uow).history(q)
+    return History(cases, events)
 
 
 def restrict(history, scope: tuple[str, ...] | None):
     """Only the cases whose cell lies inside one of the scope's code prefixes."""
     if not scope:
         return history
-    from gridroute.reports.indicators import History
-
     cells = history.cases["cell_code"].astype("string").fillna("")
     keep = cells.str.startswith(tuple(scope))
     cases = history.cases[keep.to_numpy(dtype=bool)]
     events = history.events[history.events["case_id"].isin(cases["case_id"])]
-    return History(cases.reset_index(drop=True), events.reset_index(drop=True))
+    return type(history)(cases.reset_index(drop=True), events.reset_index(drop=True))
 
 
 def _as_one_region(history):
     """The same history with every case in one region, so that grouping by district gives
     the scope's totals computed by the indicators' own formulas."""
-    from gridroute.reports.indicators import History
-
-    return History(history.cases.assign(district_code="*"), history.events)
+    return type(history)(history.cases.assign(district_code="*"), history.events)
 
 
 def _compute(ctx: AppContext, history, query: MapQuery, by: str, *, start: date | None = None,
              end: date | None = None) -> list[dict[str, Any]]:
+    """Rows of :func:`gridroute.reports.indicators.compute` for one grouping, with the
+    deployment's calendar, centre limits and score weights (as ``gridroute kpi`` computes)."""
+    from gridroute.reports.indicators import compute
     from gridroute.services import kpi
 
-    return kpi.compute_rows(ctx, history, by=by, start=_aware(start or query.start, ctx),
-                            end=_aware(end or query.end, ctx), category=query.category)
+    return compute(history, start=_aware(start or query.start, ctx),
+                   end=_aware(end or query.end, ctx), as_of=ctx.now(), by=by,
+                   calendar=ctx.calendar, limits=kpi.centre_limits(ctx.config),
+                   settings=kpi.report_settings(ctx.config), category=query.category,
+                   default_handle_limit=ctx.config.sla.handle_default_limit)
+
+
+def _chronic_cells(ctx: AppContext, query: MapQuery, scope) -> list[dict[str, Any]]:
+    """The chronic spots of the ``chronic_days`` before the period's end (config)."""
+    from gridroute.services import kpi
+
+    reader = None if not scope else Principal(name="dashboard", role=UserRole.MANAGER,
+                                              scope=tuple(scope))
+    as_of = min(_aware(query.end, ctx), ctx.now())
+    return kpi.chronic_report(ctx, reader, as_of=as_of, category=query.category)["spots"]
 
 
 # --------------------------------------------------------------------------- areas
@@ -602,10 +631,11 @@ def chronic_view(ctx: AppContext, principal: Principal | None, query: MapQuery
     """高发/顽症: the cells where one 小类 recurred at least N times in D days (config
     ``[reports]``), inside the scope, each with its cases — as GeoJSON (WGS84) for the map
     layer and a list for the page."""
-    from gridroute.services import kpi
-
     scope = _scope_of(principal)
-    spots = kpi.chronic_cells(ctx, as_of=_aware(query.end, ctx), category=query.category)
+    spots = _chronic_cells(ctx, query, scope)
+    from gridroute.services.reference import reference_data
+
+    categories = reference_data(ctx).categories
     cells = areas(ctx, "cell")
     geometry = dict(zip(cells["code"], cells["display"]))
     features = []
@@ -613,17 +643,20 @@ def chronic_view(ctx: AppContext, principal: Principal | None, query: MapQuery
         code = spot["cell_code"]
         if scope and not any(code.startswith(p) for p in scope):
             continue
+        category = categories.get(spot["category_code"])
+        props = dict(spot, category_name=category.minor_name_zh if category else "")
         features.append({"type": "Feature", "geometry": geometry.get(code),
-                         "properties": dict(spot)})
+                         "properties": props})
     return {"type": "FeatureCollection", "features": features}
 
 
 # --------------------------------------------------------------------------- the public map
 
-def public_street_map(ctx: AppContext, *, days: int = DEFAULT_PERIOD_DAYS) -> MapView:
+def public_street_map(ctx: AppContext, *, days: int = DEFAULT_PERIOD_DAYS,
+                      no_data_label: str = "no cases due") -> MapView:
     """The whole city's closure rate by street over the last ``days`` days, for visitors who
     have not logged in: counts and rates per street only (no case, no person)."""
     today = ctx.now().date()
     query = MapQuery(start=today + timedelta(days=1 - days), end=today + timedelta(days=1),
                      level="street", measure="closure_rate")
-    return map_view(ctx, None, query)
+    return map_view(ctx, None, query, no_data_label=no_data_label)
