@@ -7,7 +7,6 @@
 import { createMap } from "./gridmap.js";
 
 const fmt = (v) => (v === null || v === undefined ? "—" : v);
-const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`);
 
 function esc(text) {
   const div = document.createElement("div");
@@ -61,10 +60,13 @@ async function drawChoropleth(map, el, url, state) {
     },
   }).addTo(map);
   if (!state.fitted && state.layer.getBounds().isValid()) {
-    map.fitBounds(state.layer.getBounds());
+    map.fitBounds(state.layer.getBounds(), { animate: false });
     state.fitted = true;
   }
   renderLegend(data);
+  // what the map shows, readable without the canvas: code → value text
+  el.dataset.values = JSON.stringify(Object.fromEntries(
+    data.features.map((f) => [f.properties.code, f.properties.value_text])));
   el.dataset.loaded = String(data.features.length);
   return data;
 }
@@ -99,6 +101,7 @@ export async function init() {
   const el = document.getElementById("dash-map") || document.getElementById("home-map");
   if (!el) return;
   const map = createMap(el);
+  el.leafletMap = map; // for scripts and tests that need the map's projection
   const state = { layer: null, chronic: null, fitted: false };
   await drawChoropleth(map, el, el.dataset.geojson, state);
   await drawChronic(map, el, state);
