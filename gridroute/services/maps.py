@@ -287,8 +287,7 @@ def _chronic_cells(ctx: AppContext, query: MapQuery, scope) -> list[dict[str, An
 
 def areas(ctx: AppContext, level: str):
     """The areas of a level (GeoDataFrame in the working CRS): code, name, parent codes,
-    area_km2, geometry, plus ``display`` (simplified WGS84 GeoJSON geometry) — built once per
-    grid version and kept with the grid."""
+    area_km2, geometry — built once per grid version and kept with the grid."""
     from gridroute.services.grid_views import _frame
 
     version, cells = _frame(ctx)
@@ -315,11 +314,28 @@ def areas(ctx: AppContext, level: str):
     frame["name"] = [n or c for n, c in zip(frame["name"], frame["code"])]
     frame = frame.sort_values("code").reset_index(drop=True)
     frame["area_km2"] = (frame.geometry.area / 1e6).round(4)
-    display = frame.geometry.simplify(1.0, preserve_topology=True).to_crs("EPSG:4326")
-    display = shapely.set_precision(display.values, 1e-6)
-    frame["display"] = [json.loads(shapely.to_geojson(g)) for g in display]
     ctx.grid_cache[key] = frame
     return frame
+
+
+def displays(ctx: AppContext, level: str) -> dict[str, dict]:
+    """code → the area's outline for web maps: simplified (1 m), WGS84, GeoJSON geometry
+    with 6 decimals (~0.1 m). Built on first use per grid version (the PNG never needs it)."""
+    import shapely
+
+    from gridroute.services.grid_views import _frame
+
+    version, _cells = _frame(ctx)
+    key = f"maps-displays:{version.id}:{level}"
+    cached = ctx.grid_cache.get(key)
+    if cached is not None:
+        return cached
+    frame = areas(ctx, level)
+    outline = frame.geometry.simplify(1.0, preserve_topology=True).to_crs("EPSG:4326")
+    outline = shapely.set_precision(outline.values, 1e-6)
+    out = dict(zip(frame["code"], (json.loads(g) for g in shapely.to_geojson(outline))))
+    ctx.grid_cache[key] = out
+    return out
 
 
 # --------------------------------------------------------------------------- the map view
@@ -335,7 +351,7 @@ class MapView:
     colours: list[str]
     legend: list[cartography.LegendEntry]
     geometries: Any  # shapely array in the working CRS, aligned with rows
-    displays: list[dict]  # WGS84 GeoJSON geometries, aligned with rows
+    ctx: AppContext | None = field(default=None, repr=False)
     within_name: str | None = None
     path: list[dict[str, str]] = field(default_factory=list)  # drill-down breadcrumbs
 
@@ -392,7 +408,7 @@ def map_view(ctx: AppContext, principal: Principal | None, query: MapQuery, *,
     legend = cartography.legend_entries(breaks, classes, colours, measure.format, no_data_label)
     view = MapView(query=query, measure=measure, rows=rows, breaks=breaks, colours=colours,
                    legend=legend, geometries=frame.geometry.values,
-                   displays=frame["display"].tolist())
+                   ctx=ctx)
     if query.within:
         view.path = _breadcrumbs(ctx, query.within)
         view.within_name = view.path[-1]["name"] if view.path else query.within
@@ -484,12 +500,12 @@ def dashboard_view(ctx: AppContext, principal: Principal | None, query: MapQuery
 
 
 def trend_svg(trend: Sequence[Mapping[str, Any]], *, title: str, closure_label: str,
-              on_time_label: str, width: int = 640, height: int = 220) -> str:
+              on_time_label: str, width: int = 640, height: int = 240) -> str:
     """The weekly trend as an inline SVG line chart (no script needed): closure rate and
     on-time closure rate per week, 0–100 %. Each point carries a <title> with its value."""
     from markupsafe import escape
 
-    left, right, top, bottom = 44, 12, 14, 34
+    left, right, top, bottom = 44, 12, 14, 46
     w, h = width - left - right, height - top - bottom
     n = len(trend)
 
@@ -522,12 +538,12 @@ def trend_svg(trend: Sequence[Mapping[str, Any]], *, title: str, closure_label: 
                          f'{r[key] * 100:.1f}%</title></circle>')
     for i, r in enumerate(trend):
         if n <= 10 or i % max(1, n // 8) == 0:
-            parts.append(f'<text x="{x(i):.1f}" y="{height - 14}" text-anchor="middle" '
+            parts.append(f'<text x="{x(i):.1f}" y="{top + h + 16}" text-anchor="middle" '
                          f'font-size="11" fill="#44505c">{r["start"].strftime("%m-%d")}</text>')
-    parts.append(f'<g font-size="11"><rect x="{left}" y="{height - 10}" width="14" height="3" '
-                 f'fill="#15436b"/><text x="{left + 18}" y="{height - 6}">{escape(closure_label)}'
-                 f'</text><rect x="{left + 170}" y="{height - 10}" width="14" height="3" '
-                 f'fill="#b35806"/><text x="{left + 188}" y="{height - 6}">'
+    parts.append(f'<g font-size="11"><rect x="{left}" y="{height - 9}" width="14" height="3" '
+                 f'fill="#15436b"/><text x="{left + 18}" y="{height - 4}">{escape(closure_label)}'
+                 f'</text><rect x="{left + 170}" y="{height - 9}" width="14" height="3" '
+                 f'fill="#b35806"/><text x="{left + 188}" y="{height - 4}">'
                  f'{escape(on_time_label)}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
@@ -539,7 +555,9 @@ def map_geojson(view: MapView) -> dict[str, Any]:
     """The view as a GeoJSON FeatureCollection (WGS84): the table's columns, the value, its
     class and colour per area, and the legend."""
     features = []
-    for row, geometry in zip(view.rows, view.displays):
+    outlines = displays(view.ctx, view.query.level)
+    for row in view.rows:
+        geometry = outlines.get(row["code"])
         props = {k: row[k] for k in TABLE_COLUMNS}
         props.update(value=row["value"], value_text=view.measure.format(row["value"]),
                      **{"class": row["class"], "colour": row["colour"], "child": row["child"]})
@@ -636,8 +654,7 @@ def chronic_view(ctx: AppContext, principal: Principal | None, query: MapQuery
     from gridroute.services.reference import reference_data
 
     categories = reference_data(ctx).categories
-    cells = areas(ctx, "cell")
-    geometry = dict(zip(cells["code"], cells["display"]))
+    geometry = displays(ctx, "cell")
     features = []
     for spot in spots:
         code = spot["cell_code"]

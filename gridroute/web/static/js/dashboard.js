@@ -119,6 +119,8 @@ export async function init() {
         const title = document.getElementById("legend-title");
         const option = form.querySelector("#f-measure").selectedOptions[0];
         if (title && option) title.textContent = option.textContent;
+        const heading = document.getElementById("title-measure");
+        if (heading && option) heading.textContent = option.textContent;
         const scheme = document.getElementById("legend-scheme");
         const schemeOption = form.querySelector("#f-scheme").selectedOptions[0];
         if (scheme && schemeOption) scheme.textContent = schemeOption.textContent;
