@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from browser_fixtures import axe_violations, login, screenshot
+from browser_fixtures import ARTIFACTS, axe_violations, login, screenshot
 from test_maps import STREET_A, STREET_B, T0, city, close_case, point_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -125,6 +125,8 @@ def test_png_and_excel_exports_hold_the_page_numbers(live_server, desk, city):
     assert response.status == 200 and response.headers["content-type"] == "image/png"
     image = Image.open(io.BytesIO(response.body())).convert("RGB")
     assert image.size == (1600, 1200)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "dashboard-export.png").write_bytes(response.body())
     # the same export call as GeoJSON: its classes are the PNG's colours and the page's values
     geo = page.request.get(live_server + png_url.replace("export.png", "export.geojson")).json()
     colours = {f["properties"]["colour"] for f in geo["features"]}

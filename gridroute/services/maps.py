@@ -346,7 +346,7 @@ class MapView:
 
     query: MapQuery
     measure: Measure
-    rows: list[dict[str, Any]]  # TABLE_COLUMNS + value, class, colour, child
+    columns: dict[str, list]  # TABLE_COLUMNS + value, class, colour, child; one per area
     breaks: list[float]
     colours: list[str]
     legend: list[cartography.LegendEntry]
@@ -355,9 +355,20 @@ class MapView:
     within_name: str | None = None
     path: list[dict[str, str]] = field(default_factory=list)  # drill-down breadcrumbs
 
+    _rows: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per area (built on first use: the PNG needs only the colours)."""
+        if self._rows is None:
+            keys = list(self.columns)
+            self._rows = [dict(zip(keys, values))
+                          for values in zip(*(self.columns[k] for k in keys))]
+        return self._rows
+
     @property
     def values(self) -> list[float | None]:
-        return [r["value"] for r in self.rows]
+        return self.columns["value"]
 
 
 def map_view(ctx: AppContext, principal: Principal | None, query: MapQuery, *,
@@ -379,40 +390,45 @@ def map_view(ctx: AppContext, principal: Principal | None, query: MapQuery, *,
         raise NotFound(f"no area {query.within!r}", field="within")
     if history is None:
         history = load_history(ctx, query, scope)
-    by_code = {r["group"]: r for r in _compute(ctx, history, query, query.level)}
-    measure = MEASURES[query.measure]
-    rows = []
-    for rec in frame.itertuples(index=False):
-        ind = by_code.get(rec.code, {})
-        filed = int(ind.get("filed") or 0)
-        area = float(rec.area_km2)
-        row = {"code": rec.code, "name": rec.name, "filed": filed,
-               "due_to_close": int(ind.get("due_to_close") or 0),
-               "closed": int(ind.get("closed") or 0),
-               "closure_rate": ind.get("closure_rate"),
-               "closed_on_time": int(ind.get("closed_on_time") or 0),
-               "on_time_closure_rate": ind.get("on_time_closure_rate"),
-               "overdue_open": int(ind.get("overdue_open") or 0),
-               "area_km2": area,
-               "density": round(filed / area, 2) if area > 0 else None}
-        row["value"] = row[query.measure]
-        row["child"] = CHILD_LEVEL.get(query.level)
-        rows.append(row)
-    values = [r["value"] for r in rows]
-    breaks = cartography.class_breaks(values, query.scheme, query.k)
-    classes = cartography.classify(values, breaks)
-    colours = cartography.palette(len(breaks), higher_is_better=measure.higher_is_better)
-    for r, c in zip(rows, classes):
-        r["class"] = c
-        r["colour"] = cartography.NO_DATA_COLOUR if c is None else colours[c]
-    legend = cartography.legend_entries(breaks, classes, colours, measure.format, no_data_label)
-    view = MapView(query=query, measure=measure, rows=rows, breaks=breaks, colours=colours,
-                   legend=legend, geometries=frame.geometry.values,
-                   ctx=ctx)
+    indicators = {r["group"]: r for r in _compute(ctx, history, query, query.level)}
+    view = build_view(query, frame, indicators, no_data_label=no_data_label, ctx=ctx)
     if query.within:
         view.path = _breadcrumbs(ctx, query.within)
         view.within_name = view.path[-1]["name"] if view.path else query.within
     return view
+
+
+def build_view(query: MapQuery, frame, indicators: Mapping[str, Mapping[str, Any]], *,
+               no_data_label: str = "no cases due", ctx: AppContext | None = None) -> MapView:
+    """Join indicator rows (by area code, as :func:`gridroute.reports.indicators.compute`
+    gives them) to the areas of ``frame`` (code, name, area_km2, geometry), then classify the
+    measure. An area without a row has no case: zero counts, no rate."""
+    measure = MEASURES[query.measure]
+    codes = frame["code"].tolist()
+    found = [indicators.get(c) for c in codes]
+    columns: dict[str, list] = {"code": codes, "name": frame["name"].tolist()}
+    for key in TABLE_COLUMNS:
+        if key in ("code", "name", "area_km2", "density"):
+            continue
+        if key in RATE_COLUMNS:
+            columns[key] = [r.get(key) if r else None for r in found]
+        else:
+            columns[key] = [int(r.get(key) or 0) if r else 0 for r in found]
+    columns["area_km2"] = [float(a) for a in frame["area_km2"].tolist()]
+    columns["density"] = [round(f / a, 2) if a > 0 else None
+                          for f, a in zip(columns["filed"], columns["area_km2"])]
+    columns["value"] = columns[query.measure]
+    columns["child"] = [CHILD_LEVEL.get(query.level)] * len(codes)
+    values = columns["value"]
+    breaks = cartography.class_breaks(values, query.scheme, query.k)
+    classes = cartography.classify(values, breaks)
+    colours = cartography.palette(len(breaks), higher_is_better=measure.higher_is_better)
+    columns["class"] = classes
+    columns["colour"] = [cartography.NO_DATA_COLOUR if c is None else colours[c]
+                         for c in classes]
+    legend = cartography.legend_entries(breaks, classes, colours, measure.format, no_data_label)
+    return MapView(query=query, measure=measure, columns=columns, breaks=breaks,
+                   colours=colours, legend=legend, geometries=frame.geometry.values, ctx=ctx)
 
 
 def _breadcrumbs(ctx: AppContext, within: str) -> list[dict[str, str]]:
@@ -637,7 +653,7 @@ def map_png(view: MapView, *, title: str, subtitle: str, legend_title: str,
             width_px: int = 1600, height_px: int = 1200) -> bytes:
     """The view as a PNG: title, period, legend with the class breaks and a scale bar."""
     return cartography.render_png(
-        view.geometries, [r["colour"] for r in view.rows], title=title, subtitle=subtitle,
+        view.geometries, view.columns["colour"], title=title, subtitle=subtitle,
         legend=view.legend, legend_title=legend_title, width_px=width_px, height_px=height_px,
         font_family=cjk_fonts())
 
