@@ -342,3 +342,18 @@ def test_newcomer_home_shows_the_city_closure_rate_by_street(client, city):
                "value_text", "class", "colour"}
     assert all(set(p) == allowed for p in props.values())
     assert city["a1"] not in page.text and "lead-1" not in page.text
+
+
+def test_a_shift_lead_sees_the_centre_scope_and_an_admin_the_city(client, app_ctx, city):
+    add_user(app_ctx, "lead-a", role="shift_lead", password="lead-pass-1", scope=STREET_A)
+    add_user(app_ctx, "root", role="admin", password="admin-pass-1")
+    login(client, "lead-a", "lead-pass-1")
+    data = client.get(f"/dashboard/map.geojson?{PERIOD}").json
+    assert list(features(data)) == [STREET_A]
+    assert client.get(f"/dashboard/chronic.geojson?{PERIOD}").status_code == 200
+    page = client.get(f"/dashboard?{PERIOD}&lang=en").text
+    assert '<p class="scope" id="scope">Scope: 南京东路街道 <small>(310101001)</small></p>' in page
+    admin = client.application.test_client()
+    login(admin, "root", "admin-pass-1")
+    assert len(features(admin.get(f"/dashboard/map.geojson?{PERIOD}").json)) == 10
+    assert "Closure rate · by street · whole city" in admin.get(f"/dashboard?{PERIOD}&lang=en").text

@@ -431,6 +431,26 @@ def build_view(query: MapQuery, frame, indicators: Mapping[str, Mapping[str, Any
                    colours=colours, legend=legend, geometries=frame.geometry.values, ctx=ctx)
 
 
+def area_name(ctx: AppContext, code: str) -> str:
+    """The grid's name of a district, street or community code (the code when unnamed)."""
+    from gridroute.services.grid_views import _frame
+
+    _version, cells = _frame(ctx)
+    for column in ("district", "street", "community"):
+        hit = cells[cells[f"{column}_code"] == code]
+        if not hit.empty:
+            return hit[f"{column}_name"].iloc[0] or code
+    return code
+
+
+def scope_label(ctx: AppContext, principal: Principal | None) -> str | None:
+    """The principal's scope by name ("黄浦区", "外滩街道, 南京东路街道"); None = the city."""
+    scope = _scope_of(principal)
+    if not scope:
+        return None
+    return ", ".join(area_name(ctx, code) for code in scope)
+
+
 def _breadcrumbs(ctx: AppContext, within: str) -> list[dict[str, str]]:
     """The street (and community) drilled into, outermost first."""
     streets = areas(ctx, "street")

@@ -71,8 +71,7 @@ def period_text(query: maps.MapQuery) -> str:
 
 
 def view_title(view: maps.MapView, principal) -> str:
-    where = view.within_name or (", ".join(principal.scope) if principal and principal.scope
-                                 else _("whole city"))
+    where = view.within_name or maps.scope_label(_ctx(), principal) or _("whole city")
     return f"{_(view.measure.label)} · {_(LEVEL_LABELS[view.query.level])} · {where}"
 
 
@@ -120,6 +119,7 @@ def overview():
         levels=maps.LEVELS, schemes=maps.cartography.SCHEMES, trend_svg=trend,
         chronic=chronic, period=period_text(query), title=view_title(data.map, principal),
         subtitle=view_subtitle(data.map), principal=principal,
+        scope_name=maps.scope_label(ctx, principal),
         columns=maps.TABLE_COLUMNS, column_labels=maps.COLUMN_LABELS,
         rate_columns=maps.RATE_COLUMNS, ranking_keys=maps.RANKING_KEYS,
         total_keys=maps.TOTAL_KEYS, scheme_label=maps_scheme_label,
