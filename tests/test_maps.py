@@ -357,3 +357,23 @@ def test_a_shift_lead_sees_the_centre_scope_and_an_admin_the_city(client, app_ct
     login(admin, "root", "admin-pass-1")
     assert len(features(admin.get(f"/dashboard/map.geojson?{PERIOD}").json)) == 10
     assert "Closure rate · by street · whole city" in admin.get(f"/dashboard?{PERIOD}&lang=en").text
+
+
+def test_every_dashboard_message_has_its_chinese():
+    from pathlib import Path
+
+    from gridroute.i18n import translations
+    from gridroute.web import dashboard
+
+    web = Path(dashboard.__file__).parent
+    texts = [p.read_text(encoding="utf-8") for p in
+             [*sorted((web / "templates" / "dashboard").glob("*.html")),
+              web / "templates" / "home.html"]]
+    ids = {m for t in texts for m in re.findall(r"""_\((?:"([^"]+)"|'([^']+)')""", t)}
+    ids = {a or b for a, b in ids} - {"gridroute"}
+    ids |= {m.label for m in maps.MEASURES.values()} | set(maps.COLUMN_LABELS.values())
+    ids |= set(maps.INDICATOR_LABELS.values()) | set(dashboard.LEVEL_LABELS.values())
+    ids |= {dashboard.maps_scheme_label(s) for s in cartography.SCHEMES}
+    zh = translations("zh-CN")
+    missing = sorted(m for m in ids if zh.gettext(m) == m)
+    assert missing == []
