@@ -46,7 +46,10 @@ postgres:
 init: install
 	$(BIN)/gridroute init
 
+# An empty database gets the demo city (60 days of cases, one user per role; the demo users and
+# their passwords are printed) before serving; a database holding cases is left as it is.
 run: init
+	$(BIN)/gridroute demo seed --if-empty --days 60
 	$(BIN)/gridroute serve --host $(HOST) --port $(PORT)
 
 test: install-test browser postgres

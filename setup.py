@@ -2,8 +2,10 @@
 
 A checkout keeps `config.toml` and `data/` at the top level (tests, `make run` and the docs use
 them there); an installed wheel has no checkout, so the build copies both into the package as
-`gridroute/sample/`, where `gridroute.config` finds them.
+`gridroute/sample/`, where `gridroute.config` finds them. The front-end packages installed from
+npm into gridroute/web/node_modules/ go in too, so an installed app serves its maps.
 """
+import json
 from pathlib import Path
 
 from setuptools import setup
@@ -20,6 +22,14 @@ class BuildWithSample(build_py):
         target = Path(self.build_lib) / "gridroute" / "sample"
         self.copy_tree(str(ROOT / "data"), str(target / "data"))
         self.copy_file(str(ROOT / "config.toml"), str(target / "config.toml"))
+        # the front-end packages `make assets` installed from npm (package.json's dependencies)
+        web = ROOT / "gridroute" / "web"
+        packages = json.loads((web / "package.json").read_text(encoding="utf-8"))["dependencies"]
+        for name in packages:
+            folder = web / "node_modules" / name
+            if folder.is_dir():
+                self.copy_tree(str(folder),
+                               str(Path(self.build_lib) / "gridroute/web/node_modules" / name))
 
 
 setup(cmdclass={"build_py": BuildWithSample})

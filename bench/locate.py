@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,8 @@ def main(n_cells: int, n_points: int, size_km: float, n_single: int, seed: int) 
     from gridroute.grids.coords import to_wgs84
     from gridroute.grids.locator import Locator
 
+    print("load average at start: {:.2f} {:.2f} {:.2f} ({} cores)".format(
+        *os.getloadavg(), os.cpu_count()))
     size = size_km * 1000.0
     t = time.perf_counter()
     codes, cells, (x0, y0) = make_grid(n_cells, size, seed)
@@ -193,16 +196,24 @@ def main(n_cells: int, n_points: int, size_km: float, n_single: int, seed: int) 
               f"p99 {percentile_us(samples, 99):.1f} µs over {len(samples):,} calls")
     single = [loc.locate_xy_one(p, q).cell_code for p, q in zip(xs, ys)]
     assert single == res.cell_code[:n_single].tolist()
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 def whole_command(codes, cells, x, y, loc) -> None:
+    """Files in a temporary folder, removed afterwards (a run writes about 200 MB)."""
+    work = Path(tempfile.mkdtemp(prefix="bench-locate-"))
+    try:
+        _whole_command(work, codes, cells, x, y, loc)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _whole_command(work: Path, codes, cells, x, y, loc) -> None:
     import geopandas as gpd
-    import numpy as np
 
     from gridroute.grids.cache import GridCache
     from gridroute.grids.coords import to_wgs84
 
-    work = Path(tempfile.mkdtemp(prefix="bench-locate-"))
     grid_path = work / "cells.gpkg"
     gpd.GeoDataFrame({"cell_code": codes}, geometry=cells, crs="EPSG:32651").to_file(
         grid_path, driver="GPKG")

@@ -45,6 +45,9 @@ def write_config(path: Path, db_url: str, *, sinks: str = "log") -> Path:
     path.write_text(
         "[database]\n"
         f"url = {db_url!r}\n"
+        # several test processes write at once on a loaded 2-core machine: wait longer for
+        # the write lock than the 10 s default before calling the database busy
+        "busy_timeout_ms = 60000\n"
         "[sla]\n"
         f"overrides = {OVERRIDES!r}\n"
         "[notify]\n"

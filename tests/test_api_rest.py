@@ -304,7 +304,9 @@ def test_openapi_document_describes_every_endpoint(api):
         "/api/v1/actions", "/api/v1/cases/{ref}/actions/{action}", "/api/v1/units",
         "/api/v1/units/{code}", "/api/v1/categories", "/api/v1/categories/{code}",
         "/api/v1/standards", "/api/v1/grid/cells", "/api/v1/grid/communities",
-        "/api/v1/grid/streets", "/api/v1/rules/explain"}
+        "/api/v1/grid/streets", "/api/v1/rules/explain", "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}", "/api/v1/tasks/{task_id}/complete",
+        "/api/v1/cases/{ref}/tasks"}
     limit = [p for p in doc["paths"]["/api/v1/cases"]["get"]["parameters"]
              if p["name"] == "limit"][0]
     assert limit["schema"]["minimum"] == 1 and limit["schema"]["maximum"] == 200
@@ -316,6 +318,9 @@ _REPORTERS = {u: (201 if USERS[u][0] in ("inspector", "acceptor", "shift_lead") 
               for u in ROLES}
 _C1_READ = {**_ALL_OK, "unit2": 404, "mgr2": 404}
 _C1_ACCEPT = {**{u: 403 for u in ROLES}, "unit1": 200, "unit2": 404, "mgr2": 404}
+_TASKS = {**_ALL_OK, "unit1": 403, "unit2": 403}
+_T1_READ = {**_TASKS, "mgr2": 404}
+_T1_COMPLETE = {**{u: 403 for u in ROLES}, "insp": 200, "mgr2": 404}
 
 # every endpoint of the API (the OpenAPI test checks that this list is complete)
 WALK = [
@@ -335,13 +340,37 @@ WALK = [
     ("GET", "/api/v1/grid/communities", None, _ALL_OK),
     ("GET", "/api/v1/grid/streets", None, _ALL_OK),
     ("GET", "/api/v1/rules/explain?category=E0102&lon=121.48&lat=31.23", None, _ALL_OK),
+    ("GET", "/api/v1/tasks", None, _TASKS),
+    ("GET", "/api/v1/tasks?state=any&kind=verify", None, _TASKS),
+    ("GET", "/api/v1/tasks/{t1}", None, _T1_READ),
+    ("GET", "/api/v1/cases/{c3}/tasks", None, _T1_READ),
+    ("POST", "/api/v1/tasks/{t1}/complete", {"outcome": True, "note": "属实"}, _T1_COMPLETE),
 ]
 
 
+@pytest.fixture
+def walk(api):
+    """`api` with a verify task (t1) on a public report c3 in cell 310101001005015, sent to
+    the inspector `insp` (who patrols it; the sample roster does not list test users)."""
+    from gridroute.services.workflow import perform_in
+
+    case = submit_report(api.ctx, ReportInput(
+        channel="public", category_code="E0102", lon=IN_STREET_1[0], lat=IN_STREET_1[1],
+        description="待核实", reported_at=T0)).case
+    with api.ctx.uow() as uow:
+        result = perform_in(api.ctx, uow, case.id, "send_verify", actor="acc", role="acceptor",
+                            payload={"inspector": "insp"}, at=T0, check_roster=False)
+        uow.commit()
+    assert result.case.state.value == "verifying"
+    tasks = api.call("GET", f"/api/v1/cases/{case.public_id}/tasks", "acc").json["tasks"]
+    return api, {"c3": case.public_id, "t1": tasks[0]["id"]}
+
+
 @pytest.mark.parametrize("user", ROLES)
-def test_every_endpoint_with_every_role(api, user):
+def test_every_endpoint_with_every_role(walk, user):
+    api, refs = walk
     for method, path, body, expected in WALK:
-        url = path.format(**api.cases)
+        url = path.format(**api.cases, **refs)
         response = api.call(method, url, user, json=body) if body is not None else \
             api.call(method, url, user)
         assert response.status_code == expected[user], (method, url, user, response.json)
@@ -355,7 +384,8 @@ def test_the_role_walk_covers_every_documented_operation(api):
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
     walked = {(m, p.split("?")[0].replace("{c1}", "{ref}").replace(
         "/actions/accept", "/actions/{action}").replace("310101001-enforcement", "{code}")
-        .replace("E0102", "{code}")) for m, p, _, _ in WALK}
+        .replace("E0102", "{code}").replace("{t1}", "{task_id}").replace("{c3}", "{ref}"))
+        for m, p, _, _ in WALK}
     assert documented - walked == {("POST", "/api/v1/auth/token")}  # public: the login itself
 
 

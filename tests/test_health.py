@@ -216,7 +216,7 @@ def test_any_page_on_a_busy_database_is_503_with_retry_after(app_ctx, monkeypatc
         raise OperationalError("SELECT 1", {}, err)
 
     monkeypatch.setattr("gridroute.web.pages.grid_overview", locked)
-    response = create_app(context=app_ctx).test_client().get("/")
+    response = create_app(context=app_ctx).test_client().get("/grid")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.get_json() == {"error": {"code": "database_busy", "field": None,

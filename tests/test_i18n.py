@@ -41,7 +41,7 @@ def test_eight_threads_alternating_languages_each_get_their_own(seeded_db_url):
 
     def fetch(i: int) -> tuple[str, str]:
         lang = ("en", "zh-CN")[i % 2]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?lang={lang}", timeout=30) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/grid?lang={lang}", timeout=30) as r:
             return lang, r.read().decode()
 
     try:

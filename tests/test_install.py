@@ -21,9 +21,16 @@ pytestmark = pytest.mark.install
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a source checkout has that a build neither needs nor should see.
-_NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", "instance", "build", "dist", "*.egg-info",
-                                      "__pycache__", ".pytest_cache", ".hypothesis", "tests",
-                                      "bench", "node_modules")
+_ANYWHERE = shutil.ignore_patterns(".git", ".venv", "instance", "*.egg-info", "__pycache__",
+                                   ".pytest_cache", ".hypothesis", "tests", "bench")
+
+
+def _NOT_SOURCES(folder, names):
+    # build/ and dist/ only at the top: node_modules/leaflet/dist is what the pages load
+    ignored = set(_ANYWHERE(folder, names))
+    if Path(folder) == ROOT:
+        ignored |= {"build", "dist"} & set(names)
+    return ignored
 
 
 def _run(args, **kwargs):
@@ -101,13 +108,18 @@ def test_wheel_runs_init_explain_and_serve_from_another_directory(installed, tmp
                 time.sleep(0.1)
         assert health is not None, server.communicate(timeout=5)
         assert health[0] == 200 and health[1]["status"] == "ok", health
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?lang=en", timeout=5) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/grid?lang=en", timeout=5) as r:
             page_en = r.read().decode()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?lang=zh-CN", timeout=5) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/grid?lang=zh-CN", timeout=5) as r:
             page_zh = r.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/assets/leaflet/leaflet.js",
+                                    timeout=5) as r:
+            leaflet = r.read().decode()
     finally:
         server.terminate()
         server.communicate(timeout=10)
     # Templates and the zh-CN catalogue came with the wheel.
     assert "<h1>Loaded grid</h1>" in page_en
     assert "<h1>已加载网格</h1>" in page_zh
+    # so did the front-end packages installed from npm
+    assert "Leaflet" in leaflet[:400]

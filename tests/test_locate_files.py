@@ -203,3 +203,45 @@ def test_an_entry_for_other_content_is_not_trusted(tmp_path):
     assert cache.load("a" * 64, working_crs=CRS, snap_m=50.0) is not None
     stored.rename(cache.entry_path("b" * 64, CRS, 50.0))  # renamed by hand
     assert cache.load("b" * 64, working_crs=CRS, snap_m=50.0) is None
+
+
+def test_a_changed_grid_file_is_never_served_from_the_cache(cli, tmp_path, cache_dir):
+    src = tmp_path / "points.csv"
+    src.write_text(f"id,lon,lat\na,{lonlat(50, 50)}\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    grid = tmp_path / "cells.gpkg"
+
+    def write(code):
+        gpd.GeoDataFrame({"cell_code": [code]},
+                         geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100)],
+                         crs=CRS).to_file(grid, driver="GPKG")
+
+    write(C1)
+    assert run(cli, "locate", "--grid", str(grid), "--in", str(src),
+               "--out", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8").splitlines()[1].split(",")[1] == C1
+    write(C2)  # same place, another code
+    assert run(cli, "locate", "--grid", str(grid), "--in", str(src),
+               "--out", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8").splitlines()[1].split(",")[1] == C2
+    assert len(list(cache_dir.glob("grid-*.npz"))) == 2
+
+
+def test_a_shapefile_with_a_changed_attribute_table_is_rebuilt(cli, tmp_path, cache_dir):
+    src = tmp_path / "points.csv"
+    src.write_text(f"id,lon,lat\na,{lonlat(50, 50)}\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    shp = folder / "cells.shp"
+    box = shapely.box(X0, Y0, X0 + 100, Y0 + 100)
+    gpd.GeoDataFrame({"cell_code": [C1]}, geometry=[box], crs=CRS).to_file(shp)
+    geometry_bytes = shp.read_bytes()
+    assert run(cli, "locate", "--grid", str(shp), "--in", str(src),
+               "--out", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8").splitlines()[1].split(",")[1] == C1
+    gpd.GeoDataFrame({"cell_code": [C2]}, geometry=[box], crs=CRS).to_file(shp)
+    assert shp.read_bytes() == geometry_bytes  # only the .dbf differs
+    assert run(cli, "locate", "--grid", str(shp), "--in", str(src),
+               "--out", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8").splitlines()[1].split(",")[1] == C2

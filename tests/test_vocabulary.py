@@ -43,3 +43,19 @@ def test_locate_statuses_are_the_enum_one_by_one_and_text_in_batch():
     assert [locator.locate_xy_one(x, 50).status for x in (50, 100, 205, 500)] == [
         LocateStatus.INSIDE, LocateStatus.BOUNDARY, LocateStatus.SNAPPED, LocateStatus.OUTSIDE]
     assert STATUSES == ("inside", "boundary", "snapped", "outside")
+
+
+def test_batch_rows_and_file_counts_are_the_enum(tmp_path):
+    from gridroute.grids.batch import locate_csv
+
+    cells = [shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)]
+    locator = Locator.from_geometries(["A", "B"], cells, snap_m=10, working_crs="EPSG:32651")
+    rows = locator.locate_xy([50, 100, 205, 500], [50, 50, 50, 50]).rows()
+    assert [r.status for r in rows] == list(LocateStatus)
+    assert all(type(r.status) is LocateStatus for r in rows)
+    src = tmp_path / "in.csv"
+    src.write_text("id,lon,lat,crs\na,50,50,EPSG:32651\nb,205,50,EPSG:32651\n")
+    summary = locate_csv(locator, src, tmp_path / "out.csv")
+    assert summary.counts == {LocateStatus.INSIDE: 1, LocateStatus.BOUNDARY: 0,
+                              LocateStatus.SNAPPED: 1, LocateStatus.OUTSIDE: 0}
+    assert all(type(k) is LocateStatus for k in summary.counts)

@@ -29,6 +29,7 @@ _REASONS: dict[str, tuple[str, str]] = {
     "stale_version": ("案卷已被他人修改，请刷新后重试",
                       "the case was changed by someone else; reload and try again"),
     "limit_reached": ("已达上限", "limit reached"),
+    "task_closed": ("任务已完成或已取消", "the task is no longer open"),
     "conflict": ("与现有数据冲突", "conflicts with existing data"),
     "exists": ("已存在", "exists already"),
     "unauthorized": ("需要登录或有效的访问令牌", "log in or send a valid bearer token"),

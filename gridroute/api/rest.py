@@ -211,6 +211,73 @@ def act(ref: str, action: str, json: s.ActionIn):
                        events=[_event_out(e) for e in result.events])
 
 
+# ------------------------------------------------------------------ verify and check tasks
+
+_TASK_READERS = (UserRole.INSPECTOR, UserRole.ACCEPTOR, UserRole.SHIFT_LEAD,
+                 UserRole.DISPATCHER, UserRole.MANAGER, UserRole.ADMIN)
+
+
+def _task_out(view) -> s.TaskOut:
+    from dataclasses import asdict
+
+    data = asdict(view)
+    data["case"] = s.TaskCaseOut(**data["case"])
+    return s.TaskOut(**data)
+
+
+@bp.get("/tasks")
+@roles_required(*_TASK_READERS)
+@spec.validate(query=s.TaskQuery, resp=_resp(200, s.TaskList), tags=["tasks"])
+def list_tasks(query: s.TaskQuery):
+    """Verify (核实) and check (核查) tasks. An inspector gets their own tasks in their cells;
+    the centre roles every task in their scope (`inspector` narrows it). Open tasks come
+    soonest due first, then the others, latest first."""
+    from gridroute.services.tasks import STATES, TaskQuery, list_tasks as find
+
+    principal = g.principal
+    inspector = principal.name if principal.role is UserRole.INSPECTOR else query.inspector
+    views = find(_ctx(), principal, TaskQuery(
+        kinds=[query.kind] if query.kind else [],
+        states=list(STATES) if query.state == "any" else [query.state],
+        cells=_split(query.cell), inspector=inspector, limit=query.limit))
+    return s.TaskList(tasks=[_task_out(v) for v in views])
+
+
+@bp.get("/tasks/<int:task_id>")
+@roles_required(*_TASK_READERS)
+@spec.validate(resp=_resp(200, s.TaskOut), tags=["tasks"])
+def get_task(task_id: int):
+    """One task with its case summary; outside the caller's scope: 404."""
+    from gridroute.services.tasks import get_task as find
+
+    return _task_out(find(_ctx(), g.principal, task_id))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@roles_required(*_TASK_READERS)
+@spec.validate(json=s.TaskCompleteIn, resp=_resp(200, s.TaskOut, 409), tags=["tasks"])
+def complete_task(task_id: int, json: s.TaskCompleteIn):
+    """The inspector's outcome: verify true (属实) / false (不属实), check pass / fail, with a
+    note (required for false / fail) and photos already stored. Runs the matching workflow
+    action; `version` older than the case answers 409 with `current_version`, a task no
+    longer open 409 `task_closed`."""
+    from gridroute.services.tasks import complete_task as complete
+
+    view = complete(_ctx(), g.principal, task_id, json.outcome, note=json.note,
+                    version=json.version, photos=json.photos)
+    return _task_out(view)
+
+
+@bp.get("/cases/<ref>/tasks")
+@roles_required(*_TASK_READERS)
+@spec.validate(resp=_resp(200, s.TaskList), tags=["tasks"])
+def case_tasks(ref: str):
+    """Every verify and check task of one case, oldest first."""
+    from gridroute.services.tasks import case_tasks as find
+
+    return s.TaskList(tasks=[_task_out(v) for v in find(_ctx(), g.principal, ref)])
+
+
 # ------------------------------------------------------------------ reference data
 
 @bp.get("/units")

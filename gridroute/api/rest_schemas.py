@@ -3,7 +3,7 @@ and generate the OpenAPI document (spectree), so the document cannot drift from 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -331,3 +331,70 @@ class PreviewOut(BaseModel):
     deadline: datetime
     ruleset_hash: str
     wgs84: dict[str, float]
+
+
+# ------------------------------------------------------------------ verify and check tasks
+
+class TaskQuery(Query):
+    kind: Optional[Literal["verify", "check"]] = Field(
+        None, description="核实 verify or 核查 check; both when absent")
+    state: Literal["open", "done", "cancelled", "any"] = Field(
+        "open", description="open (waiting for the inspector), done (outcome reported), "
+                            "cancelled (voided or replaced by a newer task), any")
+    cell: Optional[str] = Field(None, max_length=2000,
+                                description="Comma-separated cell codes")
+    inspector: Optional[str] = Field(
+        None, max_length=64, description="Tasks sent to this inspector (an inspector always "
+                                         "sees their own)")
+    limit: int = Field(100, ge=1, le=500)
+
+
+class TaskCaseOut(BaseModel):
+    id: int
+    public_id: str
+    version: int = Field(description="Send as `version` when completing the task")
+    state: str
+    category_code: str
+    category_name_zh: str
+    category_name_en: str
+    description: str
+    lon: float
+    lat: float
+    address: str = Field(description="District, street and community names")
+    cell_code: Optional[str] = None
+    community_code: Optional[str] = None
+    street_code: Optional[str] = None
+    photos: list[str]
+
+
+class TaskOut(BaseModel):
+    id: int
+    kind: Literal["verify", "check"]
+    state: Literal["open", "done", "cancelled"]
+    inspector: Optional[str] = Field(None, description="The inspector the task was sent to")
+    sent_by: str
+    sent_at: datetime
+    due_at: Optional[datetime] = Field(None, description="Deadline of the task clock (open)")
+    completed_at: Optional[datetime] = None
+    completed_by: Optional[str] = None
+    outcome: Optional[bool] = Field(None, description="属实/通过 true, 不属实/不通过 false")
+    ended_by_action: Optional[str] = None
+    note: Optional[str] = None
+    photos: list[str]
+    case: TaskCaseOut
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskOut]
+
+
+class TaskCompleteIn(_In):
+    outcome: Union[bool, Literal["pass", "fail"]] = Field(
+        description="verify: true (属实) / false (不属实); check: pass / fail (true / false)")
+    note: Optional[str] = Field(None, max_length=2000,
+                                description="What was found; required for false / fail")
+    version: Optional[int] = Field(
+        None, description="The case version the client last saw; a newer case answers 409")
+    photos: list[Annotated[str, Field(max_length=80)]] = Field(
+        default_factory=list, max_length=9,
+        description="Names of photos already stored (taken on site)")

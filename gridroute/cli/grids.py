@@ -181,6 +181,7 @@ def locate(grid_path, in_path, out_path, default_crs, encoding, snap_m, working_
     from gridroute.grids.batch import BatchInputError
     from gridroute.grids.coords import UnknownCRSError, normalize_crs
     from gridroute.grids.layers import GridLoadError, GridValidationError
+    from gridroute.grids.locator import LocateStatus
     from gridroute.services.grids import locate_file
 
     settings = _grid_settings(required=grid_path is None)
@@ -214,8 +215,7 @@ def locate(grid_path, in_path, out_path, default_crs, encoding, snap_m, working_
         bar.close()
     for line, message in summary.problems:
         click.echo(f"{in_path}:{line}: {message}", err=True)
-    detail = ", ".join(f"{k} {summary.counts.get(k, 0)}" for k in ("inside", "boundary",
-                                                                   "snapped", "outside"))
+    detail = ", ".join(f"{k} {summary.counts.get(k, 0)}" for k in LocateStatus)
     click.echo(f"located {summary.located} rows ({detail}); rejected {summary.rejected} rows",
                err=True)
     if summary.rejected:

@@ -115,7 +115,56 @@ def _skip_pandas_probe() -> None:
         sys.meta_path.remove(finder)
 
 
+def _read_fields(raw: bytes, cols: dict[str, int]) -> _Columns | None:
+    """The usual file, read by pyarrow's CSV parser into one string column per field: every
+    line a row with exactly the header's number of fields (no blank line, none short or
+    long), so that row *i* is line *i + 2*. None for any other file (read line by line)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    first = raw.split(b"\n", 1)[0].split(b"\r", 1)[0]
+    width = first.count(b",") + 1
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=",", quote_char=False,
+                                             escape_char=False, ignore_empty_lines=False,
+                                             newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return None
+    if table.num_columns != width or table.num_rows == 0 \
+            or any(t != pa.string() for t in table.schema.types):
+        return None
+    fields = [table.column(i).combine_chunks() for i in range(width)]
+    del table
+    number = np.arange(2, len(fields[0]) + 2, dtype=np.int64)
+    lon = fields[cols["lon"]]
+    maybe_blank = pc.equal(pc.utf8_trim_whitespace(lon), "")
+    if pc.any(maybe_blank).as_py():  # rows of commas and spaces only are skipped
+        blank = maybe_blank
+        for f in fields:
+            blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(f), ""))
+        keep = pc.invert(blank)
+        fields = [pc.filter(f, keep) for f in fields]
+        number = number[np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)]
+
+    def column(name):
+        i = cols.get(name)
+        return None if i is None else fields[i]
+
+    return _Columns(number, column("id"), column("lon"), column("lat"), column("crs"),
+                    arrow=True)
+
+
 def _read_arrow(raw: bytes, cols: dict[str, int]) -> _Columns:
+    fields = _read_fields(raw, cols)
+    if fields is not None:
+        return fields
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -340,11 +389,11 @@ def locate_csv(locator, in_path: str | os.PathLike, out_path: str | os.PathLike,
         if progress is not None:
             progress(sl.stop - sl.start)
 
-    from gridroute.grids.locator import STATUSES
+    from gridroute.grids.locator import STATUSES, LocateStatus
 
     summary = LocateSummary()
     counts = np.bincount(status.astype(np.int64), minlength=4) if n else np.zeros(4, int)
-    summary.counts = {s: int(counts[i]) for i, s in enumerate(STATUSES)}
+    summary.counts = {LocateStatus(s): int(counts[i]) for i, s in enumerate(STATUSES)}
     summary.rejected = int(bad.sum())
     summary.problems = [(int(columns.lines[i]), msg) for i, _, msg in sorted(problems)]
 

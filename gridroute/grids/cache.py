@@ -3,7 +3,9 @@
 Validating, hashing and indexing a city's grid takes seconds; every process (``serve``, the
 scheduler, each ``gridroute locate``) would otherwise pay it again. An entry holds the
 validated cells (codes, names, tags, polygons) and the locator's arrays in one ``.npz`` file
-named by the grid's content hash, the index format version and the build parameters.
+named by its key, the index format version and the build parameters. The key is the grid's
+content hash where that is known (a stored grid version: ``serve``, the scheduler), or the
+fingerprint of the grid file's bytes and validation settings (``gridroute locate``).
 
 An entry is used only when everything in it matches what is asked for: the format version,
 the content hash, the working CRS and snap distance recorded inside it, the sizes of its
@@ -12,11 +14,12 @@ version's file, a truncated or edited file, a file renamed by hand) counts as a 
 caller rebuilds and the entry is overwritten. Nothing is unpickled.
 
 ``gridroute locate`` knows the grid file, not its content hash: :meth:`GridCache.source_key`
-fingerprints the file's bytes together with the settings validation depends on, and a small
-``sources/`` map records which content hash that fingerprint produced.
+fingerprints the file's bytes together with the settings validation depends on, in one pass,
+and names the entry (hashing the validated cells would cost as much as indexing them).
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
@@ -125,12 +128,16 @@ class GridCache:
     @staticmethod
     def source_key(path: str | os.PathLike, settings: dict[str, Any],
                    extra_files: Iterable[str | os.PathLike] = ()) -> str:
-        """sha256 over the grid file's bytes (every file of a directory), the files it is
-        combined with (street names) and the settings its validation depends on."""
+        """sha256 over the grid file's bytes (every file of a directory; a Shapefile's
+        companion files; a GeoPackage's journal), the files it is combined with (street
+        names) and the settings its validation depends on."""
         h = hashlib.sha256()
         h.update(json.dumps(settings, sort_keys=True, default=str).encode("utf-8"))
         p = Path(path)
-        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file())
+        else:
+            files = [p] + [f for f in _companions(p) if f.is_file()]
         for f in files + [Path(e) for e in extra_files]:
             h.update(f.name.encode("utf-8") + b"\0")
             if f.is_file():
@@ -138,22 +145,15 @@ class GridCache:
                     h.update(hashlib.file_digest(fh, "sha256").digest())
         return h.hexdigest()
 
-    def content_hash_for(self, source_key: str) -> str | None:
-        try:
-            data = json.loads((self.directory / "sources" / f"{source_key}.json")
-                              .read_text(encoding="utf-8"))
-            value = data["content_hash"]
-            return value if isinstance(value, str) and len(value) == 64 else None
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
 
-    def remember_source(self, source_key: str, content_hash: str) -> None:
-        folder = self.directory / "sources"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".src-")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"content_hash": content_hash}, fh)
-            os.replace(tmp, folder / f"{source_key}.json")
-        except OSError as exc:
-            log.warning("grid cache %s not writable (%s)", folder, exc)
+_SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".shp.xml")
+
+
+def _companions(path: Path) -> list[Path]:
+    """The files GDAL reads along with ``path``: a Shapefile's attribute table, projection
+    and encoding; a GeoPackage's (SQLite) write-ahead log and journal."""
+    if path.suffix.lower() == ".shp":
+        stem = path.name[:-4]
+        return sorted(f for f in path.parent.glob(glob.escape(stem) + ".*")
+                      if f != path and f.name[len(stem):].lower() in _SHAPEFILE_PARTS)
+    return [path.with_name(path.name + "-wal"), path.with_name(path.name + "-journal")]

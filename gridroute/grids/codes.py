@@ -51,6 +51,30 @@ class CodeScheme:
             and code.isdigit()
         )
 
+    def matching(self, codes) -> list[bool]:
+        """:meth:`matches` for many codes at once (one check of the whole list when every
+        code matches, the usual case)."""
+        codes = codes if isinstance(codes, list) else list(codes)
+        if set(map(type, codes)) <= {str} and set(map(len, codes)) <= {self.total_len}:
+            joined = "".join(codes)
+            if joined.isascii() and joined.isdigit():
+                return [True] * len(codes)
+        return [self.matches(c) for c in codes]
+
+    def parents_of(self, codes) -> dict[str, list[str | None]]:
+        """For many cell codes at once: their district, street and community codes (None for
+        a code that does not match the scheme); the same as :meth:`district` and friends one
+        by one, without a method call per code."""
+        codes = codes if isinstance(codes, list) else list(codes)
+        ok = self.matching(codes)
+        every = all(ok)
+        out = {}
+        for level in ("district", "street", "community"):
+            k = self.digits(level)
+            out[level] = [c[:k] for c in codes] if every else \
+                [c[:k] if m else None for c, m in zip(codes, ok)]
+        return out
+
     def district(self, code: str) -> str:
         return code[: self.district_len]
 

@@ -435,7 +435,7 @@ def _reproject(gdf, source_crs: str | None, working_crs: str):
         return np.column_stack([np.atleast_1d(x), np.atleast_1d(y)])
 
     moved = shapely.transform(geoms, conv)
-    out = gdf.set_geometry(list(moved), crs=None)
+    out = gdf.set_geometry(moved, crs=None)
     return out.set_crs("EPSG:4326" if target == "wgs84" else target, allow_override=True)
 
 
@@ -515,7 +515,7 @@ def load_grid(
 
     # normalise columns before validation so codes are strings
     df = gpd.GeoDataFrame({"cell_code": [_clean_code(v) for v in raw[code_col].tolist()]},
-                          geometry=list(raw.geometry.values), crs=raw.crs)
+                          geometry=np.asarray(raw.geometry.values, dtype=object), crs=raw.crs)
     explicit = {}
     for target, name in (("community_code", community_code_column),
                          ("street_code", street_code_column),
@@ -531,16 +531,14 @@ def load_grid(
     tcol = _find_column(raw, tags_column)
     tags = [_parse_tags(v) for v in raw[tcol].tolist()] if tcol else [()] * len(raw)
 
-    codes = df["cell_code"].tolist()
-    matching = [c is not None and scheme.matches(c) for c in codes]
+    parents = scheme.parents_of(df["cell_code"].tolist())
 
-    def derive(kind: str, fn) -> list[str | None]:
-        return [e if e is not None else (fn(c) if ok else None)
-                for e, c, ok in zip(explicit[kind], codes, matching)]
+    def derive(kind: str, level: str) -> list[str | None]:
+        return [e if e is not None else p for e, p in zip(explicit[kind], parents[level])]
 
-    df["community_code"] = derive("community_code", scheme.community)
-    df["street_code"] = derive("street_code", scheme.street)
-    df["district_code"] = derive("district_code", scheme.district)
+    df["community_code"] = derive("community_code", "community")
+    df["street_code"] = derive("street_code", "street")
+    df["district_code"] = derive("district_code", "district")
 
     if df.crs is None and source_crs is None:
         report = validate_grid(df, scheme, repair_max_area_change=repair_max_area_change,

@@ -47,7 +47,7 @@ class LocateStatus(StrEnum):
 # In this order: the batch locator's status codes index it (plain text for columnar output).
 STATUSES: tuple[str, ...] = tuple(s.value for s in LocateStatus)
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 """Version of the index layout and build rules; bump it whenever either changes, so cached
 indexes built by older code are rebuilt (see gridroute.grids.cache)."""
 
@@ -58,6 +58,24 @@ _MIXED_BASE = -3  # mixed bucket k is stored as -3 - k
 _EDGE_EPS = 1e-6  # safety margin of the edge walk, in bucket units
 # Shewchuk's orient2d filter bound (3 + 16 eps) eps, doubled for margin.
 _ORIENT_ERR = 2 * (3.0 + 16.0 * 2.0**-53) * 2.0**-53
+
+
+@dataclass
+class _Edges:
+    """The distinct edges of all rings (see ``Locator._unique_edges``)."""
+
+    table: np.ndarray  # (ax, ay, bx, by), endpoints in lexicographic order
+    edge_of: np.ndarray  # per ring segment: its edge
+    left_cell: np.ndarray  # cell whose interior lies left of the edge (-1 none; max if several)
+    right_cell: np.ndarray  # ... right of it
+    multi: np.ndarray  # several cells on one side (overlaps, repeated edges)
+    d_cnt: np.ndarray  # change of the cell count crossing the edge towards +u
+    d_lab: np.ndarray  # change of the sum of (cell + 1) crossing it towards +u
+    first_cell: np.ndarray  # the cells of its occurrences: first, second (-1 none) ...
+    second_cell: np.ndarray
+    count: np.ndarray  # ... how many ...
+    starts: np.ndarray  # ... and where they start in occ_cell
+    occ_cell: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -102,7 +120,7 @@ class LocateResult:
             community_code=self.community_code[i],
             street_code=self.street_code[i],
             district_code=self.district_code[i],
-            status=str(self.status[i]),
+            status=LocateStatus(self.status[i]),
             distance_m=float(self.distance_m[i]),
         )
 
@@ -113,14 +131,22 @@ class LocateResult:
 _OUTSIDE_POINT = PointLocation(None, None, None, None, LocateStatus.OUTSIDE, float("nan"))
 
 
-def _opt_codes(values, n: int) -> np.ndarray:
+def _opt_codes(values, n: int, shared: bool = False) -> np.ndarray:
+    """Codes per cell as an object array with a trailing None for "no cell". ``shared``: the
+    cells of one community (street, district) get one string object, so that taking the
+    codes of a million points touches a few hundred objects, not one per cell."""
     out = np.empty(n + 1, dtype=object)  # last slot: None for "no cell"
     out[:] = None
     if values is not None:
         vals = list(values)
         if len(vals) != n:
             raise ValueError(f"expected {n} codes, got {len(vals)}")
-        out[:n] = [None if v is None else str(v) for v in vals]
+        if not set(map(type, vals)) <= {str, type(None)}:
+            vals = [None if v is None else str(v) for v in vals]
+        if shared:
+            pool = dict(zip(vals, vals))  # one object per distinct code
+            vals = list(map(pool.__getitem__, vals))
+        out[:n] = vals
     return out
 
 
@@ -170,26 +196,25 @@ class Locator:
         Community/street/district codes not given are derived from the cell codes with
         ``scheme`` (default :class:`CodeScheme`) where the codes match it.
         """
-        from gridroute.grids.layers import CodeScheme
+        from gridroute.grids.codes import CodeScheme
 
         scheme = scheme or CodeScheme()
-        codes = [str(c) for c in codes]
+        codes = [c if type(c) is str else str(c) for c in codes]
+        parents = None
+        if community_codes is None or street_codes is None or district_codes is None:
+            parents = scheme.parents_of(codes)
 
-        matching = [scheme.matches(c) for c in codes]
-
-        def derive(given, fn):
-            if given is not None:
-                return list(given)
-            return [fn(c) if ok else None for c, ok in zip(codes, matching)]
+        def derive(given, level):
+            return list(given) if given is not None else parents[level]
 
         self = cls.__new__(cls)
         self._build(
             codes=codes,
             geoms=np.asarray(list(geoms) if not isinstance(geoms, np.ndarray) else geoms,
                              dtype=object),
-            community_codes=derive(community_codes, scheme.community),
-            street_codes=derive(street_codes, scheme.street),
-            district_codes=derive(district_codes, scheme.district),
+            community_codes=derive(community_codes, "community"),
+            street_codes=derive(street_codes, "street"),
+            district_codes=derive(district_codes, "district"),
             working_crs=working_crs,
             snap_m=snap_m,
             bucket_m=bucket_m,
@@ -210,14 +235,22 @@ class Locator:
             raise ValueError("snap_m must be a finite number ≥ 0")
         self.working_crs = working_crs
         self.snap_m = float(snap_m)
-        order = sorted(range(n), key=lambda i: codes[i])  # index order = code order
+        order = np.array(sorted(range(n), key=codes.__getitem__), dtype=np.int64)
         geoms = np.asarray(geoms, dtype=object)[order] if n else np.empty(0, dtype=object)
         self._geoms = geoms
         self._n = n
-        self._codes = _opt_codes([codes[i] for i in order], n)
-        self._community = _opt_codes([community_codes[i] for i in order], n)
-        self._street = _opt_codes([street_codes[i] for i in order], n)
-        self._district = _opt_codes([district_codes[i] for i in order], n)
+
+        def in_order(values):
+            values = np.empty(0, dtype=object) if not n else np.asarray(
+                values if isinstance(values, list) else list(values), dtype=object)
+            if values.ndim != 1 or len(values) != n:
+                raise ValueError(f"expected {n} codes, got {len(values)}")
+            return values[order].tolist()
+
+        self._codes = _opt_codes(in_order(codes), n)  # index order = code order
+        self._community = _opt_codes(in_order(community_codes), n, shared=True)
+        self._street = _opt_codes(in_order(street_codes), n, shared=True)
+        self._district = _opt_codes(in_order(district_codes), n, shared=True)
         self._codes_list = self._codes.tolist()
         self._community_list = self._community.tolist()
         self._street_list = self._street.tolist()
@@ -233,7 +266,10 @@ class Locator:
         shapely.prepare(geoms)
         self._prepared = None  # all prepared
 
-        parts, part_cell = shapely.get_parts(geoms, return_index=True)
+        if n and (shapely.get_type_id(geoms) == 3).all():  # all Polygons: no copies
+            parts, part_cell = geoms, np.arange(n)
+        else:
+            parts, part_cell = shapely.get_parts(geoms, return_index=True)
         self._parts = parts
         self._part_cell = part_cell.astype(np.int32)
         self._tree = shapely.STRtree(parts)
@@ -255,7 +291,7 @@ class Locator:
         margin = self.snap_m
         width = (xmax - xmin) + 2 * margin
         height = (ymax - ymin) + 2 * margin
-        s = bucket_m if bucket_m else max(side / 12.0, 1e-3)
+        s = bucket_m if bucket_m else max(side / 10.0, 1e-3)
         min_s = math.sqrt(max(width * height, 1e-12) / max_buckets)
         s = max(s, min_s, max(width, height) / 65000.0)
         ncols = int(math.floor(width / s)) + 3
@@ -266,12 +302,15 @@ class Locator:
         self._ncols = ncols
         self._nrows = nrows
 
-        segs, seg_part, seg_left = self._ring_segments(parts)
-        self._classify(segs, seg_part, seg_left)
+        self._no_holes = not shapely.get_num_interior_rings(parts).any()
+        segs, seg_part, seg_left = self._ring_segments(parts, self._no_holes)
+        self._classify(segs, self._part_cell[seg_part], seg_left)
 
     @staticmethod
-    def _ring_segments(parts):
+    def _ring_segments(parts, no_holes: bool = False):
         """Segments (ax, ay, bx, by) of every ring, their part, and interior-on-the-left."""
+        if no_holes:
+            return Locator._exterior_segments(parts)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         is_ext = np.ones(len(rings), dtype=bool)
         is_ext[1:] = ring_part[1:] != ring_part[:-1]
@@ -284,37 +323,120 @@ class Locator:
         seg_ring = ring_idx[:-1][same]
         return np.column_stack([a, b]), ring_part[seg_ring], interior_left[seg_ring]
 
+    @staticmethod
+    def _exterior_segments(parts):
+        """`_ring_segments` for polygons without holes, without copying out their rings: the
+        coordinates of the part are those of its exterior ring, whose orientation is the sign
+        of its area (shoelace about the ring's first vertex). GEOS decides the rings where
+        that sign is within the rounding error bound."""
+        coords, part_idx = shapely.get_coordinates(parts, return_index=True)
+        same = part_idx[1:] == part_idx[:-1]
+        first = np.flatnonzero(np.r_[True, ~same])
+        count = np.diff(np.append(first, len(coords)))
+        rel = coords - np.repeat(coords[first], count, axis=0)
+        x0, y0, x1, y1 = rel[:-1, 0], rel[:-1, 1], rel[1:, 0], rel[1:, 1]
+        p, q = x0 * y1, x1 * y0
+        term = np.where(same, p - q, 0.0)
+        mag = np.where(same, np.abs(p) + np.abs(q), 0.0)
+        del p, q, x0, y0, x1, y1
+        nseg = len(term)
+        idx = np.minimum(first, max(nseg - 1, 0))
+        area2 = np.add.reduceat(term, idx) if nseg else np.zeros(len(first))
+        bound = np.add.reduceat(mag, idx) if nseg else np.zeros(len(first))
+        scale = np.abs(coords).max() if len(coords) else 0.0
+        reach = np.add.reduceat(np.where(same, np.abs(np.diff(rel, axis=0)).sum(axis=1), 0.0),
+                                idx) if nseg else np.zeros(len(first))
+        # sum of n rounded products, and the rounding of each shift to the first vertex
+        err = (4.0 * (count + 2) * bound + 4.0 * reach * scale) * 2.0**-52
+        ccw = area2 > 0
+        unsure = np.flatnonzero(np.abs(area2) <= err)
+        if len(unsure):
+            ccw[unsure] = shapely.is_ccw(shapely.get_exterior_ring(parts[part_idx[first[unsure]]]))
+        ring_of = np.repeat(np.arange(len(first)), count)[:-1][same]
+        segs = np.column_stack([coords[:-1][same], coords[1:][same]])
+        return segs, part_idx[:-1][same], ccw[ring_of]
+
     def _to_grid(self, x, y):
         return (np.asarray(x, dtype=float) - self._x0) / self._s, \
                (np.asarray(y, dtype=float) - self._y0) / self._s
 
-    def _classify(self, segs: np.ndarray, seg_part: np.ndarray, seg_left: np.ndarray) -> None:
-        """Label every bucket in four named steps (see the module docstring)."""
-        seg_cell = self._part_cell[seg_part]
-        au, av = self._to_grid(segs[:, 0], segs[:, 1])
-        bu, bv = self._to_grid(segs[:, 2], segs[:, 3])
-        # in slices of segments: the walk's temporaries are ten arrays per (segment, column),
+    def _classify(self, segs: np.ndarray, seg_cell: np.ndarray, seg_left: np.ndarray) -> None:
+        """Label every bucket in its named steps (see the module docstring)."""
+        edges = self._unique_edges(segs, seg_cell, seg_left)
+        au, av = self._to_grid(edges.table[:, 0], edges.table[:, 1])
+        bu, bv = self._to_grid(edges.table[:, 2], edges.table[:, 3])
+        # in slices of edges: the walk's temporaries are ten arrays per (edge, column),
         # which for a whole city would triple the peak memory of the build
         marks = [self._edge_buckets(au[i:i + _SLICE], av[i:i + _SLICE], bu[i:i + _SLICE],
                                     bv[i:i + _SLICE], offset=i)
                  for i in range(0, len(au), _SLICE)] or [(np.zeros(0, np.int64),) * 2]
         mark_bucket = np.concatenate([m[0] for m in marks])
-        mark_seg = np.concatenate([m[1] for m in marks])
+        mark_edge = np.concatenate([m[1] for m in marks])
         del marks
-        lab, fill_cnt = self._scanline_fill(au, av, bu, bv, seg_cell, seg_left)
-        lab[fill_cnt != 1] = _OUTSIDE_FAR  # pure where exactly one cell holds the centre
+        lab, fill_cnt = self._scanline_fill(au, av, bu, bv, edges)
+        del au, av, bu, bv
         covered_twice = np.flatnonzero(fill_cnt > 1)
+        lab[fill_cnt != 1] = _OUTSIDE_FAR  # pure where exactly one cell holds the centre
         del fill_cnt
-        lab = self._mixed_buckets(mark_bucket, seg_cell[mark_seg], lab, covered_twice)
+        lab = self._mixed_buckets(mark_bucket, mark_edge, edges, lab, covered_twice)
         self._near_buckets(lab)
         self._lab = lab
-        self._simple_buckets(segs, seg_left, mark_bucket, mark_seg, seg_cell)
+        self._simple_buckets(edges, mark_bucket, mark_edge)
+
+    @staticmethod
+    def _unique_edges(segs: np.ndarray, seg_cell: np.ndarray, seg_left: np.ndarray) -> "_Edges":
+        """Step 0: the distinct edges. Neighbouring cells share their edges, walked in opposite
+        directions: each edge is stored once, endpoints in lexicographic order, with the
+        cells it bounds on its left and on its right, so the later steps walk half as many."""
+        segs = segs + 0.0  # -0.0 → 0.0: equal coordinates, equal bits
+        ax, ay, bx, by = segs[:, 0], segs[:, 1], segs[:, 2], segs[:, 3]
+        flip = (ax > bx) | ((ax == bx) & (ay > by))
+        canon = np.where(flip[:, None], segs[:, [2, 3, 0, 1]], segs)
+        left = seg_left ^ flip
+        order = _group_rows(canon)
+        cs = canon[order]
+        del canon, flip
+        new = np.ones(len(cs), dtype=bool)
+        if len(cs) > 1:
+            new[1:] = (cs[1:] != cs[:-1]).any(axis=1)
+        starts = np.flatnonzero(new)
+        table = cs[starts]
+        del cs
+        edge_of = np.empty(len(order), dtype=np.int32)  # per segment: its edge
+        edge_of[order] = np.cumsum(new) - 1
+        occ_cell = seg_cell[order].astype(np.int32)  # occurrences, grouped by edge
+        occ_left = left[order]
+        ne = len(table)
+        count = np.diff(np.append(starts, len(order)))
+        if ne:
+            n_left = np.add.reduceat(occ_left.astype(np.int32), starts)
+            left_cell = np.maximum.reduceat(np.where(occ_left, occ_cell, -1), starts)
+            right_cell = np.maximum.reduceat(np.where(occ_left, -1, occ_cell), starts)
+            # winding of each occurrence for a +u crossing (see _scanline_fill), summed per edge
+            down = (table[:, 3] < table[:, 1])[np.repeat(np.arange(ne), count)]
+            wind = np.where(down == occ_left, 1, -1).astype(np.int32)
+            # (int32 throughout: np.add.at with values of another type is twenty times slower)
+            d_cnt = np.add.reduceat(wind, starts).astype(np.int32)
+            d_lab = np.add.reduceat(wind * (occ_cell + 1), starts).astype(np.int32)
+        else:
+            n_left = left_cell = right_cell = d_cnt = d_lab = np.zeros(0, dtype=np.int32)
+        n_right = count - n_left
+        # several cells on one side: overlapping cells or a repeated edge
+        multi = (n_left > 1) | (n_right > 1)
+        first_cell = occ_cell[starts] if ne else np.zeros(0, dtype=np.int32)
+        second_cell = np.full(ne, -1, dtype=np.int32)
+        two = np.flatnonzero(count >= 2)
+        second_cell[two] = occ_cell[starts[two] + 1]
+        return _Edges(table=table, edge_of=edge_of, left_cell=left_cell.astype(np.int32),
+                      right_cell=right_cell.astype(np.int32), multi=multi, d_cnt=d_cnt,
+                      d_lab=d_lab, first_cell=first_cell, second_cell=second_cell,
+                      count=count, starts=starts, occ_cell=occ_cell)
 
     def _edge_buckets(self, au, av, bu, bv, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Step 1: every (bucket, segment) pair where the segment touches the bucket.
+        """Step 1: every (bucket, edge) pair where the edge touches the bucket.
 
         A conservative supercover walk with margin ``_EDGE_EPS``: column by column along the
-        segment, then the rows its span covers in that column.
+        edge, then the rows its span covers in that column.
         """
         eps = _EDGE_EPS
         umin, umax = np.minimum(au, bu), np.maximum(au, bu)
@@ -342,20 +464,25 @@ class Locator:
         pid, row = _expand_ranges(r0, np.maximum(r1 - r0 + 1, 1))
         return row * self._ncols + col[pid], (sid[pid] + offset).astype(np.int32)
 
-    def _scanline_fill(self, au, av, bu, bv, seg_cell, seg_left) -> tuple[np.ndarray, np.ndarray]:
+    def _scanline_fill(self, au, av, bu, bv, edges: "_Edges") -> tuple[np.ndarray, np.ndarray]:
         """Step 2: winding numbers at bucket centres, per cell, by scanlines.
 
-        Each segment crossing a row of centres adds ±1 (and ±(cell + 1)) at the first centre
-        right of the crossing: +1 when its cell's interior lies on its +u side, −1 otherwise,
-        so a row's prefix sum is the winding number of each centre. No sort is needed. Returns per bucket the sum of
+        Each edge crossing a row of centres adds, at the first centre right of the crossing,
+        +1 for each cell whose interior lies on its +u side and −1 for each whose interior
+        lies on its −u side (and likewise ±(cell + 1)), so a row's prefix sum is the winding
+        number of each centre. An edge between two cells adds 0 to the count: only the
+        coverage's outline changes it. No sort is needed. Returns per bucket the sum of
         (cell + 1) over the cells holding its centre, minus one, and how many cells do
         (exactly one → that cell).
         """
         ncols, nrows = self._ncols, self._nrows
+        active = np.flatnonzero((edges.d_lab != 0) | (edges.d_cnt != 0))
+        au, av, bu, bv = au[active], av[active], bu[active], bv[active]
         vmin, vmax = np.minimum(av, bv), np.maximum(av, bv)
         rmin = np.ceil(vmin - 0.5).astype(np.int64)  # rows whose centre v = r + 0.5 ≥ vmin
         rmax = np.ceil(vmax - 0.5).astype(np.int64)  # ... and < vmax (half-open)
         sid, row = _expand_ranges(rmin, np.maximum(rmax - rmin, 0))
+        del vmin, vmax, rmin, rmax
         with np.errstate(divide="ignore", invalid="ignore"):  # horizontal: no crossings
             inv_slope = (bu - au) / (bv - av)
         ucross = au[sid] + (row + 0.5 - av[sid]) * inv_slope[sid]
@@ -365,31 +492,50 @@ class Locator:
         # row's crossings sum to 0 (closed rings), so the running sum restarts there anyway
         where = row * ncols + col
         del row, col
-        wind = np.where((bv < av) == seg_left, 1, -1).astype(np.int8)[sid]
         size = nrows * ncols + 1
         # Accumulated in place in int16/int32 (a weighted bincount makes float64 rasters).
         cnt = np.zeros(size, dtype=np.int16)
         lab = np.zeros(size, dtype=np.int32)
-        np.add.at(cnt, where, wind.astype(np.int16))
-        np.add.at(lab, where, wind * (seg_cell[sid] + 1).astype(np.int32))
-        del where, wind, sid
-        np.cumsum(cnt, out=cnt)
-        np.cumsum(lab, out=lab)
+        d_cnt = edges.d_cnt[active]
+        outline = np.flatnonzero(d_cnt[sid] != 0)
+        np.add.at(cnt, where[outline], d_cnt[sid[outline]].astype(np.int16))
+        del outline
+        np.add.at(lab, where, edges.d_lab[active][sid])
+        del where, sid
+        np.cumsum(cnt, dtype=cnt.dtype, out=cnt)  # (without dtype: summed in int64)
+        np.cumsum(lab, dtype=lab.dtype, out=lab)
         lab -= 1
         return lab[:-1], cnt[:-1]
 
-    def _mixed_buckets(self, mark_bucket, mark_cell, lab, covered_twice) -> np.ndarray:
+    def _mixed_buckets(self, mark_bucket, mark_edge, edges: "_Edges", lab,
+                       covered_twice) -> np.ndarray:
         """Step 3: labels; buckets touched by an edge or covered by several cells are mixed,
         each with the sorted list of cells that may hold a point in it."""
         nb = self._ncols * self._nrows
         n = self._n
+        bits = max(int(n).bit_length(), 1)  # key = bucket << bits | cell (divmod is slow)
+        base = mark_bucket << bits
+        keys = [base + edges.first_cell[mark_edge]]
+        second = edges.second_cell[mark_edge]
+        has = second >= 0
+        keys.append(base[has] + second[has])
+        del second, has
+        more = np.flatnonzero(edges.count > 2)  # overlaps: an edge of three or more rings
+        if len(more):
+            extra = np.zeros(len(edges.count), dtype=bool)
+            extra[more] = True
+            mi = np.flatnonzero(extra[mark_edge])
+            owner, k = _expand_ranges(edges.starts[mark_edge[mi]] + 2,
+                                      edges.count[mark_edge[mi]] - 2)
+            keys.append(base[mi[owner]] + edges.occ_cell[k])
+        del base
         edge_mask = np.zeros(nb, dtype=bool)
         edge_mask[mark_bucket] = True
-        keys = [mark_bucket * n + mark_cell]
         # plus the cell covering the centre of each edge bucket (catches a cell containing
         # the whole bucket while other cells' edges cross it)
         eb = np.flatnonzero(edge_mask & (lab >= 0))
-        keys.append(eb.astype(np.int64) * n + lab[eb])
+        del edge_mask
+        keys.append((eb.astype(np.int64) << bits) + lab[eb])
         # overlaps and edge buckets at overlaps: exact candidates from the tree
         ob = covered_twice
         if len(ob):
@@ -397,12 +543,12 @@ class Locator:
             boxes = shapely.box(self._x0 + c * self._s, self._y0 + r * self._s,
                                 self._x0 + (c + 1) * self._s, self._y0 + (r + 1) * self._s)
             bi, pi = self._tree.query(boxes, predicate="intersects")
-            keys.append(ob[bi].astype(np.int64) * n + self._part_cell[pi])
-        del edge_mask, eb, ob
+            keys.append((ob[bi].astype(np.int64) << bits) + self._part_cell[pi])
+        del eb, ob
         keys = _sorted_unique(np.concatenate(keys))
-        kb, kc = np.divmod(keys, n)
+        kb = keys >> bits
+        kc = (keys & ((1 << bits) - 1)).astype(np.int32)
         del keys
-        kc = kc.astype(np.int32)
         first = np.ones(len(kb), dtype=bool)
         first[1:] = kb[1:] != kb[:-1]
         first_idx = np.flatnonzero(first)
@@ -419,8 +565,9 @@ class Locator:
         near = _box_dilate(occupied, k).ravel()
         lab[(lab == _OUTSIDE_FAR) & near] = _OUTSIDE_NEAR
 
-    def _simple_buckets(self, segs, seg_left, mark_bucket, mark_seg, seg_cell) -> None:
-        """Mixed buckets crossed by one straight edge only: answered by a side-of-line test.
+    def _simple_buckets(self, edges: "_Edges", mark_bucket, mark_edge) -> None:
+        """Step 5: mixed buckets crossed by one straight edge only: answered by a
+        side-of-line test.
 
         Such a bucket is split by the edge into two regions free of any other boundary, so
         each lies in the interior of the cell whose ring has its interior on that side (or
@@ -428,59 +575,45 @@ class Locator:
         orientation error bound) go through the exact shapely path.
         """
         nm = len(self._cand_off) - 1
-        # canonical segment: endpoints in lexicographic order; flip the side if reversed
-        a, b = segs[:, :2], segs[:, 2:]
-        flip = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
-        canon = np.where(flip[:, None], np.column_stack([b, a]), segs)
-        left = seg_left ^ flip
-        order = np.lexsort(canon.T[::-1])
-        cs = canon[order]
-        new = np.ones(len(cs), dtype=bool)
-        new[1:] = np.any(cs[1:] != cs[:-1], axis=1)
-        canon_id = np.empty(len(cs), dtype=np.int32)
-        canon_id[order] = np.cumsum(new) - 1
-        seg_table = cs[new]
-        del a, b, flip, canon, order, cs, new
-        degenerate = np.all(seg_table[:, :2] == seg_table[:, 2:], axis=1)
-
+        table = edges.table
+        degenerate = (table[:, 0] == table[:, 2]) & (table[:, 1] == table[:, 3])
         mid = (_MIXED_BASE - self._lab[mark_bucket]).astype(np.int32)
-
-        # per mixed bucket: do all its marks (on one side) carry the same value? Write each
-        # mark's value into its bucket (any one wins), then look for a mark that differs.
-        def same(values, select=None):
-            m = mid if select is None else mid[select]
-            v = (values if select is None else values[select]).astype(np.int32)
-            rep = np.full(nm, -1, dtype=np.int32)
-            rep[m] = v
-            differs = np.zeros(nm, dtype=bool)
-            differs[m[v != rep[m]]] = True
-            has = np.zeros(nm, dtype=bool)
-            has[m] = True
-            return has, ~differs, rep.astype(np.int64)
-
-        cell = seg_cell[mark_seg]
-        lside = left[mark_seg]
-        _, one_seg, seg = same(canon_id[mark_seg])
-        has_l, one_l, lcell = same(cell, lside)
-        has_r, one_r, rcell = same(cell, ~lside)
+        # per mixed bucket: is every mark the same edge? Write each mark's edge into its
+        # bucket (any one wins), then look for a mark that differs.
+        seg = np.full(nm, -1, dtype=np.int32)
+        seg[mid] = mark_edge
+        one_edge = np.ones(nm, dtype=bool)
+        one_edge[mid[mark_edge != seg[mid]]] = False
+        has_edge = seg >= 0
+        e = np.where(has_edge, seg, 0)
+        lcell = np.where(has_edge, edges.left_cell[e], -1)
+        rcell = np.where(has_edge, edges.right_cell[e], -1)
+        has_l, has_r = lcell >= 0, rcell >= 0
         ncand = np.diff(self._cand_off)
         simple = (
-            one_seg & one_l & one_r
+            has_edge & one_edge & ~edges.multi[e] & ~degenerate[e]
             & (~(has_l & has_r) | (lcell != rcell))
             & (ncand == has_l.astype(np.int64) + has_r)
         )
-        simple &= ~degenerate[np.where(seg >= 0, seg, 0)]
         self._m_seg = np.where(simple, seg, -1).astype(np.int32)
-        self._m_left = np.where(has_l, lcell, -1).astype(np.int32)
-        self._m_right = np.where(has_r, rcell, -1).astype(np.int32)
-        self._seg_table = seg_table
+        self._m_left = np.where(simple, lcell, -1).astype(np.int32)
+        self._m_right = np.where(simple, rcell, -1).astype(np.int32)
+        self._seg_table = table
 
     # ----------------------------------------------------------------------- persistence
 
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """The built index as plain data: a JSON-able ``meta`` and numpy arrays (no objects),
         for :mod:`gridroute.grids.cache`. :meth:`from_state` rebuilds the same locator."""
-        geom_type, coords, offsets = shapely.to_ragged_array(self._parts)
+        if getattr(self, "_no_holes", False) and self._n:
+            # polygons without holes: what to_ragged_array gives, without copying out rings
+            geom_type = shapely.GeometryType.POLYGON
+            coords = shapely.get_coordinates(self._parts)
+            rings = np.zeros(len(self._parts) + 1, dtype=np.int32)
+            np.cumsum(shapely.get_num_coordinates(self._parts), out=rings[1:])
+            offsets = (rings, np.arange(len(self._parts) + 1, dtype=np.int32))
+        else:
+            geom_type, coords, offsets = shapely.to_ragged_array(self._parts)
         meta = {
             "format": INDEX_FORMAT, "n": self._n, "working_crs": self.working_crs,
             "snap_m": self.snap_m, "x0": self._x0, "y0": self._y0, "s": self._s,
@@ -526,6 +659,8 @@ class Locator:
                 or (len(self._part_cell) and int(self._part_cell.max()) >= n)):
             raise ValueError("index arrays do not fit together")
         self._parts = parts
+        self._no_holes = (int(meta["geom_type"]) == shapely.GeometryType.POLYGON
+                          and len(offsets) == 2 and bool((np.diff(offsets[1]) == 1).all()))
         self._tree = shapely.STRtree(parts)
         counts = np.bincount(self._part_cell, minlength=n)
         if n and (counts == 1).all():
@@ -540,10 +675,10 @@ class Locator:
         self._geoms = geoms
         self._prepared = np.zeros(n, dtype=bool)  # prepared on first use (see _prepare)
 
-        def codes(name):
-            return _opt_codes([v or None for v in arrays[name].tolist()], n)
+        def codes(name, shared=True):
+            return _opt_codes([v or None for v in arrays[name].tolist()], n, shared)
 
-        self._codes, self._community = codes("codes"), codes("community")
+        self._codes, self._community = codes("codes", False), codes("community")
         self._street, self._district = codes("street"), codes("district")
         self._codes_list = self._codes.tolist()
         self._community_list = self._community.tolist()
@@ -616,40 +751,42 @@ class Locator:
     def _locate_idx(self, x: np.ndarray, y: np.ndarray):
         """Cell index (-1 none), status index into STATUSES, distance."""
         n = len(x)
-        cell = np.full(n, -1, dtype=np.int64)
-        status = np.full(n, 3, dtype=np.int8)
-        dist = np.full(n, np.nan)
         if n == 0 or self._n == 0:
-            return cell, status, dist
+            return (np.full(n, -1, dtype=np.int64), np.full(n, 3, dtype=np.int8),
+                    np.full(n, np.nan))
         u = (x - self._x0) / self._s
         v = (y - self._y0) / self._s
         inr = (u >= 0) & (v >= 0) & (u < self._ncols) & (v < self._nrows)  # NaN → False
         if inr.all():
-            val = self._lab[v.astype(np.int64) * self._ncols + u.astype(np.int64)]
+            val = self._lab.take(v.astype(np.int64) * self._ncols + u.astype(np.int64))
         else:
             val = np.full(n, _OUTSIDE_FAR, dtype=np.int32)
-            val[inr] = self._lab[v[inr].astype(np.int64) * self._ncols + u[inr].astype(np.int64)]
+            val[inr] = self._lab.take(v[inr].astype(np.int64) * self._ncols
+                                      + u[inr].astype(np.int64))
+        del u, v, inr
         pure = val >= 0
-        cell[pure] = val[pure]
-        status[pure] = 0
-        dist[pure] = 0.0
+        cell = np.where(pure, val, -1).astype(np.int64)
+        status = np.where(pure, np.int8(0), np.int8(3))
+        dist = np.where(pure, 0.0, np.nan)
 
         mixed = np.flatnonzero(val <= _MIXED_BASE)
         snap_idx = [np.flatnonzero(val == _OUTSIDE_NEAR)]
         if len(mixed):
             mid = (_MIXED_BASE - val[mixed]).astype(np.int64)
-            seg = self._m_seg[mid]
+            seg = self._m_seg.take(mid)
             simple = np.flatnonzero(seg >= 0)
             if len(simple):
-                st = self._seg_table[seg[simple]]
+                st = np.take(self._seg_table, seg[simple], axis=0)  # (x[i] was 5× slower)
                 pi = mixed[simple]
+                ms = mid[simple]
                 px, py = x[pi], y[pi]
                 t1 = (st[:, 0] - px) * (st[:, 3] - py)
                 t2 = (st[:, 1] - py) * (st[:, 2] - px)
+                del st
                 det = t1 - t2
                 err = _ORIENT_ERR * (np.abs(t1) + np.abs(t2))
-                side = np.where(det > err, self._m_left[mid[simple]],
-                                np.where(det < -err, self._m_right[mid[simple]], -2))
+                side = np.where(det > err, self._m_left.take(ms),
+                                np.where(det < -err, self._m_right.take(ms), -2))
                 got = side >= 0
                 cell[pi[got]] = side[got]
                 status[pi[got]] = 0
@@ -694,9 +831,11 @@ class Locator:
 
     def _snap(self, x, y, todo, cell, status, dist) -> None:
         pts = shapely.points(x[todo], y[todo])
-        (qi, ti), d = self._tree.query_nearest(
-            pts, max_distance=self.snap_m if self.snap_m > 0 else None,
-            return_distance=True, all_matches=True)
+        # every part within snap_m (a little more: the exact distance decides below), then
+        # the nearest; a tree's nearest-neighbour search took five times longer
+        qi, ti = self._tree.query(pts, predicate="dwithin",
+                                  distance=self.snap_m * (1 + 1e-9) + 1e-9)
+        d = shapely.distance(pts[qi], self._parts[ti])
         ok = d <= self.snap_m
         qi, ti, d = qi[ok], ti[ok], d[ok]
         if not len(qi):
@@ -817,6 +956,26 @@ class Locator:
 
             x, y = coords.to_working(lon, lat, tool, self.working_crs)
         return self.locate_xy_one(x, y)
+
+
+def _group_rows(rows: np.ndarray) -> np.ndarray:
+    """An order of the rows of a float array in which equal rows are adjacent.
+
+    Sorted by a 64-bit hash of each row's bits (a four-key lexsort took five times longer);
+    should two different rows share a hash and interleave, the lexsort it is."""
+    bits = np.ascontiguousarray(rows).view(np.uint64)
+    h = np.zeros(len(rows), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(bits.shape[1]):
+            x = (h ^ bits[:, j]) * np.uint64(0x9E3779B97F4A7C15)
+            h = x ^ (x >> np.uint64(29))
+    order = np.argsort(h)
+    if len(order) > 1:
+        hs, rs = h[order], rows[order]
+        clash = (hs[1:] == hs[:-1]) & (rs[1:] != rs[:-1]).any(axis=1)
+        if clash.any():
+            order = np.lexsort(rows.T[::-1])
+    return order
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:

@@ -191,13 +191,14 @@ def validate_grid(
         issues.append(GridIssue("error", "missing_code_column", (),
                                 f"no column {code_column!r} with cell codes"))
     else:
-        has_code = [c != _row_label(i) for i, c in enumerate(codes)]
+        has_code = [not (c.startswith("row ") and c == _row_label(i))
+                    for i, c in enumerate(codes)]
         missing = [codes[i] for i, ok in enumerate(has_code) if not ok]
         if missing:
             issues.append(GridIssue("error", "missing_code", tuple(missing),
                                     f"{len(missing)} cell(s) have no cell code (rows numbered "
                                     "as in the file, from 1)"))
-        bad = [c for c, ok in zip(codes, has_code) if ok and not scheme.matches(c)]
+        bad = [c for c, ok, m in zip(codes, has_code, scheme.matching(codes)) if ok and not m]
         if bad:
             issues.append(GridIssue(
                 "error", "bad_code", tuple(bad),
@@ -264,7 +265,7 @@ def validate_grid(
                                         "geometry collection without polygons"))
             else:
                 geoms[i] = fixed
-        gdf = gdf.set_geometry(list(geoms), crs=gdf.crs)
+        gdf = gdf.set_geometry(geoms, crs=gdf.crs)
 
     # --- overlaps and gaps (need metres) --------------------------------------------------
     idx = np.flatnonzero(usable)
@@ -282,7 +283,7 @@ def validate_grid(
         if street_column and street_column in gdf.columns:
             streets = [None if v is None else str(v) for v in gdf[street_column].tolist()]
         else:
-            streets = [scheme.street(c) if scheme.matches(c) else None for c in codes]
+            streets = scheme.parents_of(codes)["street"]
         issues.extend(_gaps(geoms, codes, streets, idx, gap_tolerance_m2, clean))
 
     return ValidationReport(issues=issues, gdf=gdf, cell_count=n, source=source)
@@ -321,6 +322,12 @@ def _overlaps(geoms: np.ndarray, codes: list[str], tol: float) -> Iterable[GridI
 
 
 def _gaps(geoms, codes, streets, idx, tol: float, clean: bool = False) -> Iterable[GridIssue]:
+    if clean and not shapely.get_num_interior_rings(
+            shapely.get_parts(shapely.coverage_union_all(geoms[idx]))).any():
+        # An uncovered area inside a street is an uncovered area inside the whole grid: a
+        # grid whose union has no hole has no gap in any street (one union instead of one
+        # per street, a fifth of the time).
+        return []
     groups: dict[str, list[int]] = {}
     for i in idx.tolist():
         if streets[i] is not None:

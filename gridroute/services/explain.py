@@ -45,7 +45,7 @@ def routing_preview(ctx: AppContext, *, category: str, lon: float, lat: float, c
         "input": {"lon": lon, "lat": lat, "crs": p.crs},
         "wgs84": {"lon": p.lon, "lat": p.lat},
         "cell_code": loc.cell_code, "locate_status": getattr(loc.status, "value", loc.status),
-        "locate_distance_m": loc.distance_m if loc.status == "snapped" else None,
+        "locate_distance_m": loc.distance_m if loc.status == LocateStatus.SNAPPED else None,
         "community_code": loc.community_code,
         "community_name": grid.names.get(loc.community_code, ""),
         "street_code": loc.street_code, "street_name": grid.names.get(loc.street_code, ""),
@@ -72,7 +72,8 @@ def explain_routing(ctx: AppContext, *, category: str, lon: float, lat: float, c
         f"point: ({lon}, {lat}) {r['input']['crs']} → WGS84 "
         f"({r['wgs84']['lon']:.6f}, {r['wgs84']['lat']:.6f})",
         f"cell: {r['cell_code']} ({r['locate_status']}"
-        + (f", {r['locate_distance_m']:.1f} m" if r["locate_status"] == "snapped" else "") + ")",
+        + (f", {r['locate_distance_m']:.1f} m"
+           if r["locate_status"] == LocateStatus.SNAPPED else "") + ")",
         f"community: {r['community_code']} {r['community_name']}",
         f"street: {r['street_code']} {r['street_name']}",
         f"rule: {r['rule_id'] or '(none: fallback to the street grid centre 属地兜底)'}",

@@ -252,7 +252,12 @@ def file_locator(settings, path: str, *, working_crs: str, snap_m: float,
                  layer: str | None = None, force: bool = False) -> FileLocator:
     """The locator for a grid file: from the on-disk cache when the file's bytes and the
     validation settings were seen before and the entry checks out; otherwise read, validate
-    and index the file, and store the result. Raises GridLoadError / GridValidationError."""
+    and index the file, and store the result. Raises GridLoadError / GridValidationError.
+
+    The entry is keyed by the fingerprint of the file's bytes and the settings (one pass of
+    sha256 over the file), not by the content hash of the validated cells: nothing here needs
+    that hash, and computing it cost as much as building the index. A changed byte or setting
+    is another key, so a changed grid is never served from the cache."""
     from gridroute.grids.cache import GridCache
     from gridroute.grids.locator import Locator
 
@@ -266,21 +271,18 @@ def file_locator(settings, path: str, *, working_crs: str, snap_m: float,
         described.update(layer=layer, force=force)
         extra = [kwargs["street_names"]] if kwargs.get("street_names") else []
         source_key = GridCache.source_key(path, described, extra)
-        content = cache.content_hash_for(source_key)
-        if content is not None:
-            entry = cache.load(content, working_crs=working_crs, snap_m=snap_m)
-            if entry is not None:
-                return FileLocator(entry.locator, True)
+        entry = cache.load(source_key, working_crs=working_crs, snap_m=snap_m)
+        if entry is not None:
+            return FileLocator(entry.locator, True)
     grid, _ = load_grid(path, layer=layer, force=force, **kwargs)
     locator = Locator(grid, snap_m=snap_m)
     if cache is not None and source_key is not None:
         cells = grid.cells
-        if cache.store(grid.content_hash, locator, {
-                "community_name": cells["community_name"].tolist(),
-                "street_name": cells["street_name"].tolist(),
-                "district_name": cells["district_name"].tolist(),
-                "tags": cells["tags"].tolist()}) is not None:
-            cache.remember_source(source_key, grid.content_hash)
+        cache.store(source_key, locator, {
+            "community_name": cells["community_name"].tolist(),
+            "street_name": cells["street_name"].tolist(),
+            "district_name": cells["district_name"].tolist(),
+            "tags": cells["tags"].tolist()})
     return FileLocator(locator, False)
 
 

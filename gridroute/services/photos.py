@@ -146,7 +146,13 @@ def photo_file(ctx: AppContext, case_ref: int | str, name: str,
 
     with ctx.uow(read_only=True) as uow:
         case = find_case(uow, case_ref)
-    if not may_see(case) or name not in (case.photos or []):
+        known = set(case.photos or [])
+        if may_see(case) and name not in known:
+            # photos of a unit's reply (处置反馈) travel in its history event
+            for event in uow.cases.events(case.id):
+                known.update(p for p in (event.payload or {}).get("photos") or []
+                             if isinstance(p, str))
+    if not may_see(case) or name not in known:
         raise NotFound(f"no photo {name!r} on case {case_ref!r}", field="photo")
     store = photo_store(ctx)
     path = store.path_of(name)

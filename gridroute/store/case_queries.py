@@ -25,6 +25,7 @@ class CaseFilter:
     streets: Sequence[str] = ()
     cells: Sequence[str] = ()
     channels: Sequence[str] = ()
+    reporters: Sequence[str] = ()  # the reporter's name as filed (an inspector's own reports)
     reported_from: datetime | None = None
     reported_to: datetime | None = None
     text: str | None = None
@@ -87,7 +88,8 @@ def _where(f: CaseFilter) -> list:
         where.append(sa.or_(*parts) if parts else sa.false())
     for values, column in ((f.states, c.state), (f.categories, c.category_code),
                            (f.units, c.unit_code), (f.streets, c.street_code),
-                           (f.cells, c.cell_code), (f.channels, c.channel)):
+                           (f.cells, c.cell_code), (f.channels, c.channel),
+                           (f.reporters, c.reporter)):
         if values:
             where.append(column.in_(list(values)))
     if f.reported_from is not None:

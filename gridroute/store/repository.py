@@ -255,6 +255,7 @@ class UnitOfWork:
         self.reference = ReferenceRepository(conn)
         self.__dict__.pop("api_keys", None)
         self.__dict__.pop("public", None)
+        self.__dict__.pop("tasks", None)
         self.users = UserRepository(conn)
         self.tokens = TokenRepository(conn)
         self.audit = AuditRepository(conn)
@@ -278,6 +279,13 @@ class UnitOfWork:
         from gridroute.store.public import PublicCaseQueries
 
         return PublicCaseQueries(self._conn)
+
+    @functools.cached_property
+    def tasks(self):
+        """Verify and check tasks, read from the history (store/tasks.py)."""
+        from gridroute.store.tasks import TaskRepository
+
+        return TaskRepository(self._conn, self.tz)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
