@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 def open_dashboard(page, base: str, query: str = "level=street") -> None:
     page.goto(f"{base}/dashboard?{query}")
-    page.wait_for_selector("#dash-map[data-loaded]")
+    page.wait_for_selector("#dash-map[data-ready]")
 
 
 def table(page, selector: str) -> dict[str, dict[str, str]]:
@@ -47,7 +47,7 @@ def test_map_and_rankings_change_after_a_case_closes(live_server, desk, app_ctx,
 
     close_case(app_ctx, city["b1"], T0 + timedelta(hours=3))
     page.reload()
-    page.wait_for_selector("#dash-map[data-loaded]")
+    page.wait_for_selector("#dash-map[data-ready]")
     assert page.locator("#total-closure_rate").inner_text() == "66.7%"
     assert map_values(page)[STREET_B] == "100.0%"
     assert table(page, "#areas")[STREET_B]["closure_rate"] == "1.0"
@@ -79,7 +79,7 @@ def test_hover_and_click_give_details_and_drill_down(live_server, desk, app_ctx,
     popup.wait_for()
     assert "310101001" in popup.inner_text()
     popup.locator("a.drill").click()
-    page.wait_for_selector("#dash-map[data-loaded]")
+    page.wait_for_selector("#dash-map[data-ready]")
     assert "level=community" in page.url and f"within={STREET_A}" in page.url
     codes = list(map_values(page))
     assert codes and all(c.startswith(STREET_A) for c in codes)
@@ -87,7 +87,9 @@ def test_hover_and_click_give_details_and_drill_down(live_server, desk, app_ctx,
     # the measure changes in place, the export links follow
     page.select_option("#f-measure", "overdue_open")
     page.wait_for_function("() => location.search.includes('measure=overdue_open')")
-    page.wait_for_function("() => document.querySelector('#export-png').href.includes('overdue_open')")
+    assert "measure=overdue_open" in page.get_attribute("#export-png", "href")
+    page.wait_for_function("() => document.getElementById('title-measure').textContent"
+                           " === '超期待处置数'")
     assert axe_violations(page) == []
     screenshot(page, "dashboard-drill-down")
 

@@ -103,30 +103,33 @@ export async function init() {
   const map = createMap(el);
   el.leafletMap = map; // for scripts and tests that need the map's projection
   const state = { layer: null, chronic: null, fitted: false };
-  await drawChoropleth(map, el, el.dataset.geojson, state);
-  await drawChronic(map, el, state);
   // measure and classes redraw in place; the page's other figures do not depend on them
   const form = document.getElementById("filters");
-  if (!form) return;
-  form.querySelectorAll("[data-map-control]").forEach((control) => {
-    control.addEventListener("change", async () => {
-      const query = new URLSearchParams(window.location.search);
-      form.querySelectorAll("[data-map-control]").forEach((c) => query.set(c.name, c.value));
-      window.history.replaceState(null, "", `${window.location.pathname}?${query}`);
-      document.querySelectorAll("#exports a[data-format]").forEach((a) => { a.href = withQuery(a.href, query); });
-      const data = await drawChoropleth(map, el, withQuery(el.dataset.geojson, query), state);
-      if (data) {
-        const title = document.getElementById("legend-title");
-        const option = form.querySelector("#f-measure").selectedOptions[0];
-        if (title && option) title.textContent = option.textContent;
-        const heading = document.getElementById("title-measure");
-        if (heading && option) heading.textContent = option.textContent;
-        const scheme = document.getElementById("legend-scheme");
-        const schemeOption = form.querySelector("#f-scheme").selectedOptions[0];
-        if (scheme && schemeOption) scheme.textContent = schemeOption.textContent;
-      }
+  if (form) {
+    form.querySelectorAll("[data-map-control]").forEach((control) => {
+      control.addEventListener("change", () => redraw(map, el, form, state));
     });
-  });
+  }
+  await drawChoropleth(map, el, el.dataset.geojson, state);
+  await drawChronic(map, el, state);
+  el.dataset.ready = "true";
+}
+
+async function redraw(map, el, form, state) {
+  const query = new URLSearchParams(window.location.search);
+  form.querySelectorAll("[data-map-control]").forEach((c) => query.set(c.name, c.value));
+  window.history.replaceState(null, "", `${window.location.pathname}?${query}`);
+  document.querySelectorAll("#exports a[data-format]").forEach((a) => { a.href = withQuery(a.href, query); });
+  const data = await drawChoropleth(map, el, withQuery(el.dataset.geojson, query), state);
+  if (!data) return;
+  const option = form.querySelector("#f-measure").selectedOptions[0];
+  const title = document.getElementById("legend-title");
+  if (title && option) title.textContent = option.textContent;
+  const heading = document.getElementById("title-measure");
+  if (heading && option) heading.textContent = option.textContent;
+  const scheme = document.getElementById("legend-scheme");
+  const schemeOption = form.querySelector("#f-scheme").selectedOptions[0];
+  if (scheme && schemeOption) scheme.textContent = schemeOption.textContent;
 }
 
 init();
