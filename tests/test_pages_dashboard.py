@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from browser_fixtures import ARTIFACTS, axe_violations, login, screenshot
-from test_maps import STREET_A, STREET_B, T0, city, close_case, point_in  # noqa: F401
+from test_maps import STREET_A, STREET_B, T0, city, close_case  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -26,6 +26,15 @@ def table(page, selector: str) -> dict[str, dict[str, str]]:
     return page.evaluate("""(sel) => Object.fromEntries([...document.querySelectorAll(sel + ' tbody tr[data-code]')]
         .map((tr) => [tr.dataset.code, Object.fromEntries([...tr.querySelectorAll('td[data-key]')]
         .map((td) => [td.dataset.key, td.dataset.value])) ]))""", selector)
+
+
+def street_point(ctx, street: str) -> tuple[float, float]:
+    """(lon, lat) well inside a street: its representative point, in WGS84."""
+    from gridroute.services.maps import areas
+
+    streets = areas(ctx, "street")
+    inside = streets[streets.code == street].geometry.representative_point().to_crs("EPSG:4326")
+    return inside.iloc[0].x, inside.iloc[0].y
 
 
 def map_values(page) -> dict[str, str]:
@@ -63,7 +72,7 @@ def test_hover_and_click_give_details_and_drill_down(live_server, desk, app_ctx,
     page = desk
     login(page, live_server, "mgr", "manager-pass")
     open_dashboard(page, live_server)
-    lon, lat, community = point_in(app_ctx, STREET_A)
+    lon, lat = street_point(app_ctx, STREET_A)
     page.locator("#dash-map").scroll_into_view_if_needed()
     box = page.locator("#dash-map").bounding_box()
     x, y = page.evaluate("([lat, lon]) => { const p = document.getElementById('dash-map')"
