@@ -64,6 +64,9 @@ def create_app(config: Config | None = None, *, context: AppContext | None = Non
 
     auth_api.init_app(app)
     rest_api.init_app(app)
+    from gridroute.api import kpi as kpi_api
+
+    kpi_api.init_app(app)
     logging.getLogger("gridroute").setLevel(logging.INFO)
     return app
 

@@ -256,6 +256,36 @@ class AuthSettings:
     min_password_length: PositiveInt = 8
 
 
+def _weights(kind: str):
+    """`reports.<kind>_weights`: "indicator=weight, ..." over the rates that score may weigh."""
+    def check(value: str) -> str:
+        from gridroute.reports.weights import WEIGHTABLE, parse_weights
+
+        parse_weights(value, WEIGHTABLE[kind])  # raises ValueError naming the bad part
+        return value
+    return AfterValidator(check)
+
+
+def _default_weights(kind: str) -> str:
+    from gridroute.reports.weights import DEFAULT_WEIGHTS
+
+    return DEFAULT_WEIGHTS[kind]
+
+
+@dataclass(frozen=True, config=_SECTION)
+class ReportsSettings:
+    """综合评价 (gridroute/reports/indicators.py documents every indicator)."""
+
+    region_weights: Annotated[str, _weights("region")] = _default_weights("region")
+    unit_weights: Annotated[str, _weights("unit")] = _default_weights("unit")
+    dispatcher_weights: Annotated[str, _weights("dispatcher")] = _default_weights("dispatcher")
+    inspector_weights: Annotated[str, _weights("inspector")] = _default_weights("inspector")
+    shift_lead_weights: Annotated[str, _weights("shift_lead")] = _default_weights("shift_lead")
+    rework_denominator: Literal["handled", "due_to_close", "filed"] = "handled"
+    chronic_min_cases: Annotated[int, Field(ge=2)] = 3
+    chronic_days: PositiveInt = 30
+
+
 @dataclass(frozen=True, config=_SECTION)
 class WebSettings:
     base_map_url: str = ""
@@ -288,6 +318,7 @@ class Config:
     photos: PhotoSettings = field(default_factory=PhotoSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
     web: WebSettings = field(default_factory=WebSettings)
     source: str = "<defaults>"
     base_dir: str = str(SAMPLE_ROOT)

@@ -306,7 +306,8 @@ def test_openapi_document_describes_every_endpoint(api):
         "/api/v1/standards", "/api/v1/grid/cells", "/api/v1/grid/communities",
         "/api/v1/grid/streets", "/api/v1/rules/explain", "/api/v1/tasks",
         "/api/v1/tasks/{task_id}", "/api/v1/tasks/{task_id}/complete",
-        "/api/v1/cases/{ref}/tasks"}
+        "/api/v1/cases/{ref}/tasks",
+        "/api/v1/kpi", "/api/v1/kpi/chronic", "/api/v1/kpi/chronic.geojson"}
     limit = [p for p in doc["paths"]["/api/v1/cases"]["get"]["parameters"]
              if p["name"] == "limit"][0]
     assert limit["schema"]["minimum"] == 1 and limit["schema"]["maximum"] == 200
@@ -321,6 +322,7 @@ _C1_ACCEPT = {**{u: 403 for u in ROLES}, "unit1": 200, "unit2": 404, "mgr2": 404
 _TASKS = {**_ALL_OK, "unit1": 403, "unit2": 403}
 _T1_READ = {**_TASKS, "mgr2": 404}
 _T1_COMPLETE = {**{u: 403 for u in ROLES}, "insp": 200, "mgr2": 404}
+_MANAGERS = {**{u: 403 for u in ROLES}, "mgr1": 200, "mgr2": 200, "admin": 200}
 
 # every endpoint of the API (the OpenAPI test checks that this list is complete)
 WALK = [
@@ -345,6 +347,9 @@ WALK = [
     ("GET", "/api/v1/tasks/{t1}", None, _T1_READ),
     ("GET", "/api/v1/cases/{c3}/tasks", None, _T1_READ),
     ("POST", "/api/v1/tasks/{t1}/complete", {"outcome": True, "note": "属实"}, _T1_COMPLETE),
+    ("GET", "/api/v1/kpi?from=2026-11-25&to=2026-11-26", None, _MANAGERS),
+    ("GET", "/api/v1/kpi/chronic", None, _MANAGERS),
+    ("GET", "/api/v1/kpi/chronic.geojson", None, _MANAGERS),
 ]
 
 

@@ -163,7 +163,7 @@ def test_refuses_a_database_with_cases_and_writes_nothing(seeded_db_url):
     after = _snapshot(seeded_db_url)
     assert after["counts"]["cases"] > n  # added, nothing removed
     assert after["counts"]["users"] == before["counts"]["users"]
-    assert "existed already" in forced.output
+    assert "users that existed already are left as they were" in forced.output
 
 
 def test_before_init_it_says_to_run_init(db_url, tmp_path):

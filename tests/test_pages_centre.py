@@ -64,6 +64,24 @@ def test_queue_lists_filters_and_counts_cases(app, app_ctx):
         assert f'<label for="{field}">' in page.text
 
 
+def test_queue_shows_a_red_badge_and_the_time_left(app, app_ctx):
+    from datetime import timedelta
+
+    now = app_ctx.now()
+    late = filed(app_ctx, IN_STREET_1, "早就立案", at=now - timedelta(days=3))
+    fresh = filed(app_ctx, IN_STREET_1, "刚立案")
+    client = app.test_client()
+    log_in(client, "disp")
+    html = client.get("/queue").text
+    row = re.search(rf'<tr data-ref="{late}".*?</tr>', html, re.S).group(0)
+    assert 'class="light-red"' in row and '<span class="badge badge-red">红灯</span>' in row
+    assert re.search(r'<td class="left" title="[^"]+">已超时 \d+天\d+时</td>', row), row
+    new_row = re.search(rf'<tr data-ref="{fresh}".*?</tr>', html, re.S).group(0)
+    assert "badge" not in new_row and re.search(r'>\d+分</td>', new_row), new_row
+    # overdue first: sorted by time left
+    assert re.findall(r'<tr data-ref="([^"]+)"', html) == [late, fresh]
+
+
 def test_queue_bad_filter_names_the_field_in_the_page_language(app):
     client = app.test_client()
     log_in(client, "disp")

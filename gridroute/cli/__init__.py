@@ -51,6 +51,7 @@ def _register() -> None:
         ("gridroute.cli.calendar", ("calendar",)),
         ("gridroute.cli.apikeys", ("apikey",)),
         ("gridroute.cli.users", ("user",)),
+        ("gridroute.cli.kpi", ("kpi",)),
         ("gridroute.cli.demo", ("demo",)),
     ):
         module = importlib.import_module(module_name)

@@ -20,11 +20,15 @@ def _print_users(users) -> None:
     click.echo("")
     click.echo("Demo users (DEMO ONLY: fixed passwords, printed here; change or remove them "
                "before real use):")
+    mixed = any(u.created for u in users)
     width = max(len(u.name) for u in users)
     for user in users:
-        note = "" if user.created else "  (existed already: password as seeded unless changed)"
+        note = "  (existed already)" if mixed and not user.created else ""
         click.echo(f"  {user.name:<{width}}  password {user.password:<18} {user.role:<10} "
                    f"{user.where}{note}")
+    if not all(u.created for u in users):
+        click.echo("  (users that existed already are left as they were: a password changed "
+                   "since is not the one shown)")
 
 
 @demo.command("seed")

@@ -140,7 +140,10 @@ def read_grid_file(path: str | os.PathLike, layer: str | None = None
         raise GridLoadError(f"{p} has no layer {layer!r}; its layers: {listing}")
     chosen = layer if layer is not None else names[0]
     try:
-        gdf = pyogrio.read_dataframe(p, layer=chosen)
+        try:  # through Arrow: half the time of the row-by-row reader
+            gdf = pyogrio.read_dataframe(p, layer=chosen, use_arrow=True)
+        except Exception:  # noqa: BLE001 - whatever Arrow cannot read, the plain reader tries
+            gdf = pyogrio.read_dataframe(p, layer=chosen)
     except Exception as exc:  # pyogrio raises several DataSourceError/DataLayerError types
         raise GridLoadError(f"cannot read grid file {p}: {exc}") from exc
     where = f"{p}" + (f" layer {chosen!r}" if len(layers) > 1 or layer else "")
@@ -390,6 +393,13 @@ def _clean_code(v) -> str | None:
     return s or None
 
 
+def _clean_codes(values: list) -> list[str | None]:
+    """`_clean_code` of each value (text columns, the usual case, in one pass)."""
+    if set(map(type, values)) <= {str}:
+        return [v.strip() or None for v in values]
+    return [_clean_code(v) for v in values]
+
+
 def _clean_text(v) -> str | None:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
@@ -514,14 +524,14 @@ def load_grid(
         raise GridValidationError(report)
 
     # normalise columns before validation so codes are strings
-    df = gpd.GeoDataFrame({"cell_code": [_clean_code(v) for v in raw[code_col].tolist()]},
+    df = gpd.GeoDataFrame({"cell_code": _clean_codes(raw[code_col].tolist())},
                           geometry=np.asarray(raw.geometry.values, dtype=object), crs=raw.crs)
     explicit = {}
     for target, name in (("community_code", community_code_column),
                          ("street_code", street_code_column),
                          ("district_code", district_code_column)):
         col = _find_column(raw, name, truncated=False)
-        explicit[target] = [_clean_code(v) for v in raw[col].tolist()] if col else [None] * len(raw)
+        explicit[target] = _clean_codes(raw[col].tolist()) if col else [None] * len(raw)
     texts = {}
     for target, name in (("community_name", community_name_column),
                          ("street_name", street_name_column),

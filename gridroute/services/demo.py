@@ -72,6 +72,10 @@ class DemoResult:
         if self.plan is not None:
             if self.plan.demo_unit:
                 lines.append(f"busiest unit: {self.plan.demo_unit}")
+            for speed, label in (("slow", "slow units"), ("late", "often late")):
+                units = sorted(u for u, name in self.plan.speeds.items() if name == speed)
+                if units:
+                    lines.append(f"{label}: {', '.join(units)}")
             if self.plan.chronic_spots:
                 lines.append("chronic spots (cell, 小类): " + ", ".join(
                     f"{cell} {category}" for cell, category in self.plan.chronic_spots))
@@ -144,6 +148,9 @@ def _world(ctx: AppContext, grid, reference) -> DemoWorld:
     units = {code: u.unit_type for code, u in sorted(reference.units.items())
              if u.unit_type not in ("city_centre", "district_centre")}
     inspectors = _inspectors(ctx, sorted({c.community_code for c in cells}))
+    # verify and check tasks go only to an inspector of the cell: cells nobody patrols stay
+    # out of the demo
+    cells = [c for c in cells if c.community_code in inspectors]
 
     def route_report(category: str, cell: DemoCell, x: float, y: float, channel: str,
                      at: datetime) -> Routed:
@@ -318,7 +325,8 @@ def existing_demo_users(ctx: AppContext) -> list[DemoUser]:
     if communities and inspectors:
         names.add(inspectors.get(min(inspectors)))
     out = []
-    for principal in list_users(ctx):
+    order = [r.value for r in UserRole]
+    for principal in sorted(list_users(ctx), key=lambda u: (order.index(u.role.value), u.name)):
         if principal.name in names:
             out.append(DemoUser(principal.name, principal.role.value,
                                 demo_password(ctx, principal.role.value),

@@ -240,6 +240,8 @@ case_events = Table(
     # the case's unit after the action: indicators per unit are computed from history alone
     Column("unit_code", String(64)),
     UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
+    # indicators: the cases of a period from their report/file events (migration 0011)
+    Index("ix_case_events_action_at", "action", "at", "case_id"),
 )
 
 # One row per phase clock of a case; `next_due` is the earliest pending light/level time and is

@@ -1,0 +1,188 @@
+"""Indicators (综合评价) and chronic problems (高发/顽症) for CLI, API and pages.
+
+Loads a period's history in two queries (gridroute/store/reports.py) and hands it to the pure
+functions of gridroute/reports/. Managers see their street or district, admins (and the CLI,
+which runs with the operator's own rights) everything; other roles are refused.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from gridroute.auth.model import Principal, UserRole
+from gridroute.reports.chronic import CHRONIC_ACTIONS, chronic_spots
+from gridroute.reports.indicators import (GROUPINGS, CentreLimits, History,
+                                          ReportSettings, columns_for, compute_frame,
+                                          needed_actions, rows_of)
+from gridroute.reports.weights import WEIGHTABLE, parse_weights
+from gridroute.services.context import AppContext
+from gridroute.services.errors import Forbidden, ServiceError
+from gridroute.sla.clock import Limit
+from gridroute.store.reports import HistoryQuery, reports_of
+
+__all__ = ["KpiReport", "kpi_report", "chronic_report", "chronic_geojson", "report_settings",
+           "centre_limits", "GROUPINGS", "history_for"]
+
+#: Who may read indicators: managers (their scope) and admins (everything).
+READERS = (UserRole.MANAGER, UserRole.ADMIN)
+
+
+@dataclass
+class KpiReport:
+    """The indicators of a period: ``frame`` is the table (pandas, NaN = undefined rate),
+    ``rows`` the same as dicts of plain values (None = undefined), built on first use."""
+
+    start: datetime
+    end: datetime
+    as_of: datetime
+    by: str
+    category: str | None
+    columns: tuple[str, ...]
+    frame: Any
+
+    @functools.cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        return rows_of(self.frame)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(),
+                "as_of": self.as_of.isoformat(), "by": self.by, "category": self.category,
+                "columns": list(self.columns), "rows": self.rows}
+
+
+def report_settings(config) -> ReportSettings:
+    r = config.reports
+    return _settings(r.region_weights, r.unit_weights, r.dispatcher_weights,
+                     r.inspector_weights, r.shift_lead_weights, r.rework_denominator,
+                     r.chronic_min_cases, r.chronic_days)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings(region, unit, dispatcher, inspector, shift_lead, denominator, n, d):
+    texts = {"region": region, "unit": unit, "dispatcher": dispatcher, "inspector": inspector,
+             "shift_lead": shift_lead}
+    return ReportSettings(
+        weights={kind: parse_weights(text, WEIGHTABLE[kind]) for kind, text in texts.items()},
+        rework_denominator=denominator, chronic_min_cases=n, chronic_days=d)
+
+
+def centre_limits(config) -> CentreLimits:
+    sla = config.sla
+    return _limits(sla.file_limit, sla.file_limit_urgent, sla.dispatch_limit, sla.verify_limit,
+                   sla.check_limit)
+
+
+@functools.lru_cache(maxsize=8)
+def _limits(file, urgent, dispatch, verify, check) -> CentreLimits:
+    return CentreLimits(file=Limit.parse(file), file_urgent=Limit.parse(urgent),
+                        dispatch=Limit.parse(dispatch), verify=Limit.parse(verify),
+                        check=Limit.parse(check))
+
+
+def _scope(principal: Principal | None) -> tuple[str, ...] | None:
+    """Grid-code prefixes the caller may read (None = everything)."""
+    if principal is None or principal.role is UserRole.ADMIN:
+        return None
+    if principal.role is UserRole.MANAGER:
+        return tuple(principal.scope)
+    raise Forbidden(f"indicators are for managers and admins, not {principal.role.value}",
+                    field="role")
+
+
+def _check_period(start: datetime, end: datetime, as_of: datetime) -> None:
+    for name, value in (("from", start), ("to", end), ("as_of", as_of)):
+        if value.tzinfo is None:
+            raise ServiceError("must carry a time zone", field=name)
+    if not start < end:
+        raise ServiceError("must be after from", field="to")
+    if end - start > timedelta(days=366):
+        raise ServiceError("the period may span at most 366 days", field="to")
+
+
+def history_for(ctx: AppContext, *, start: datetime, end: datetime, as_of: datetime, by: str,
+                category: str | None = None,
+                scope: tuple[str, ...] | None = None) -> History:
+    """The period's history with the columns and events the grouping reads."""
+    key = {"cell": "cell_code", "community": "community_code", "street": "street_code",
+           "district": "district_code"}.get(by)
+    query = HistoryQuery(start=start, end=end, as_of=as_of, actions=needed_actions(by),
+                         category=category or None, scope_prefixes=scope,
+                         key_columns=(key,) if key else (),
+                         with_actor=by in ("dispatcher", "shift_lead"),
+                         with_inspector=by == "inspector", with_category=False)
+    with ctx.uow(read_only=True) as uow:
+        cases, events = reports_of(uow).history(query)
+    return History(cases, events)
+
+
+def kpi_report(ctx: AppContext, principal: Principal | None, *, start: datetime, end: datetime,
+               by: str, as_of: datetime | None = None,
+               category: str | None = None) -> KpiReport:
+    """One row per group of ``by`` for the cases filed in ``[start, end)``, read at ``as_of``
+    (default now). ``principal`` None: the operator at the command line (everything)."""
+    if by not in GROUPINGS:
+        raise ServiceError(f"must be one of {', '.join(GROUPINGS)}", field="by")
+    as_of = as_of or ctx.now()
+    _check_period(start, end, as_of)
+    scope = _scope(principal)
+    history = history_for(ctx, start=start, end=end, as_of=as_of, by=by, category=category,
+                          scope=scope)
+    frame = compute_frame(history, start=start, end=end, as_of=as_of, by=by,
+                          calendar=ctx.calendar, limits=centre_limits(ctx.config),
+                          # the category was applied by the query
+                          settings=report_settings(ctx.config), category=None,
+                          default_handle_limit=ctx.config.sla.handle_default_limit)
+    return KpiReport(start=start, end=end, as_of=as_of, by=by, category=category or None,
+                     columns=columns_for(by), frame=frame)
+
+
+def chronic_report(ctx: AppContext, principal: Principal | None, *,
+                   as_of: datetime | None = None, days: int | None = None,
+                   min_cases: int | None = None,
+                   category: str | None = None) -> dict[str, Any]:
+    """Chronic spots (高发/顽症) in the ``days`` days before ``as_of`` (config defaults)."""
+    settings = report_settings(ctx.config)
+    days = settings.chronic_days if days is None else days
+    min_cases = settings.chronic_min_cases if min_cases is None else min_cases
+    if not 1 <= days <= 366:
+        raise ServiceError("must be between 1 and 366", field="days")
+    if min_cases < 2:
+        raise ServiceError("must be at least 2", field="min_cases")
+    as_of = as_of or ctx.now()
+    if as_of.tzinfo is None:
+        raise ServiceError("must carry a time zone", field="as_of")
+    scope = _scope(principal)
+    start = as_of - timedelta(days=days)
+    query = HistoryQuery(start=start, end=as_of, as_of=as_of, actions=CHRONIC_ACTIONS,
+                         category=category or None, scope_prefixes=scope,
+                         key_columns=("cell_code", "community_code", "street_code"),
+                         cohort_actions=("report",), with_actor=False, with_inspector=False,
+                         with_public_id=True)
+    with ctx.uow(read_only=True) as uow:
+        cases, events = reports_of(uow).history(query)
+    spots = chronic_spots(History(cases, events), as_of=as_of, days=days,
+                          min_cases=min_cases, category=category or None)
+    tz = ctx.tz
+    for spot in spots:
+        for key in ("first_reported", "last_reported"):
+            spot[key] = datetime.fromtimestamp(spot[key], tz).isoformat()
+    return {"as_of": as_of.isoformat(), "days": days, "min_cases": min_cases,
+            "category": category or None, "spots": spots}
+
+
+def chronic_geojson(ctx: AppContext, principal: Principal | None, **kw) -> dict[str, Any]:
+    """The chronic spots as GeoJSON: one feature per (cell, 小类), the cell's polygon (WGS84)."""
+    from gridroute.services.grid_views import grid_geojson
+
+    report = chronic_report(ctx, principal, **kw)
+    cells = {f["properties"]["cell_code"]: f["geometry"]
+             for f in grid_geojson(ctx, "cells")["features"]}
+    features = []
+    for spot in report["spots"]:
+        geometry = cells.get(spot["cell_code"])
+        features.append({"type": "Feature", "geometry": geometry,
+                         "properties": {k: v for k, v in spot.items()}})
+    meta = {k: v for k, v in report.items() if k != "spots"}
+    return {"type": "FeatureCollection", "features": features, **meta}

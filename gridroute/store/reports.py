@@ -1,0 +1,205 @@
+"""Case history for the indicators (gridroute/reports/indicators.py), read in two queries.
+
+The cases of a period are found from history alone: the ``report``, ``file`` and
+``self_handle`` events whose time falls in it (index ``ix_case_events_action_at``,
+migration 0011). One query reads those cases' grouping columns, a second their events with
+the time as epoch seconds (no datetime objects per row), restricted to the actions the
+grouping needs. The result is the column tables of :class:`gridroute.reports.indicators.History`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gridroute.reports.indicators import ACTIONS, CHANNELS, STATES, URGENCIES
+from gridroute.store import tables as t
+from gridroute.store.repository import public_id_of
+
+__all__ = ["HistoryQuery", "ReportRepository", "reports_of"]
+
+_KEY_COLUMNS = {"cell": "cell_code", "community": "community_code", "street": "street_code",
+                "district": "district_code"}
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """Which cases: reported, filed or self-handled in ``[start, end)`` (``cohort_actions``),
+    optionally of a category (exact 小类 or 大类 prefix) and inside grid-code prefixes (a
+    manager's scope; None = everywhere). Which events: those up to ``as_of`` of ``actions``
+    (all when None). ``key_columns``: the case columns to read besides the fixed ones."""
+
+    start: datetime
+    end: datetime
+    as_of: datetime
+    actions: frozenset[str] | None = None
+    category: str | None = None
+    scope_prefixes: Sequence[str] | None = None
+    key_columns: Sequence[str] = ("cell_code", "community_code", "street_code",
+                                  "district_code")
+    cohort_actions: Sequence[str] = ("report", "file", "self_handle")
+    with_actor: bool = True
+    with_inspector: bool = True
+    with_public_id: bool = False
+    with_category: bool = True
+
+
+def _coded(column, vocabulary):
+    """CASE column WHEN name THEN its position ... END (NULL for anything else)."""
+    return sa.case({name: code for code, name in enumerate(vocabulary)}, value=column)
+
+
+def _like_prefix(column, prefix: str):
+    escaped = prefix.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+    return column.like(escaped + "%", escape="\\")
+
+
+class ReportRepository:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def _epoch(self, column):
+        if self.conn.dialect.name == "sqlite":
+            # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC (tables.UtcDateTime): whole seconds
+            # plus the fraction, exact to the microsecond (julianday() is not)
+            return (sa.cast(sa.func.strftime("%s", column), sa.Integer)
+                    + sa.cast(sa.func.substr(column, 20), sa.Float))
+        return sa.cast(sa.extract("epoch", column), sa.Float)
+
+    def _cohort(self, q: HistoryQuery):
+        e, c = t.case_events.c, t.cases.c
+        sel = (sa.select(e.case_id).where(e.action.in_(list(q.cohort_actions)),
+                                         e.at >= q.start, e.at < q.end))
+        conditions = []
+        if q.category:
+            conditions.append(sa.or_(c.category_code == q.category,
+                                     _like_prefix(c.category_code, q.category)))
+        if q.scope_prefixes is not None:
+            prefixes = [p for p in q.scope_prefixes if p]
+            conditions.append(sa.or_(*[_like_prefix(c.cell_code, p) for p in prefixes])
+                              if prefixes else sa.false())
+        if conditions:
+            sel = sel.join(t.cases, t.cases.c.id == e.case_id).where(*conditions)
+        return sel.distinct()
+
+    def _frame(self, statement, columns: list[str]) -> pd.DataFrame:
+        """Rows straight from the DBAPI cursor as columns (no Row objects: this is the bulk
+        path; every value is text, a number or NULL by construction of the queries)."""
+        result = self.conn.execute(statement)
+        rows = result.cursor.fetchall()
+        result.close()
+        if not rows:
+            return pd.DataFrame({name: pd.Series([], dtype=object) for name in columns})
+        data = dict(zip(columns, (list(col) for col in zip(*rows))))
+        return pd.DataFrame(data, columns=columns)
+
+    def history(self, q: HistoryQuery) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(cases, events) column tables of the period's cases."""
+        c, e, s = t.cases.c, t.case_events.c, t.standards.c
+        cohort = self._cohort(q).subquery()
+        keys = [c[name] for name in q.key_columns]
+        limit = sa.func.coalesce(c.routing["limit"].as_string(),
+                                 c.routing["standard_limit"].as_string())
+        # names as small integer codes (no string per row), strings only where needed
+        case_sel = (sa.select(c.id, _coded(c.channel, CHANNELS),
+                              c.reporter if q.with_actor or q.with_inspector else sa.null(),
+                              _coded(c.urgency, URGENCIES),
+                              c.category_code if q.with_category else sa.null(), *keys,
+                              limit, s.limit_amount, s.limit_unit,
+                              c.reported_at if q.with_public_id else sa.null())
+                    .select_from(t.cases.outerjoin(t.standards, s.id == c.standard_id))
+                    .where(c.id.in_(sa.select(cohort.c.case_id))))
+        cases = self._frame(case_sel, columns=["case_id", "channel", "reporter", "urgency", "category_code",
+                                *q.key_columns, "routing_limit", "std_amount", "std_unit",
+                                "reported_at"])
+        missing = cases["routing_limit"].isna() & cases["std_amount"].notna()
+        if missing.any():
+            cases.loc[missing, "routing_limit"] = [
+                f"{a:g} {u}" for a, u in zip(cases.loc[missing, "std_amount"],
+                                             cases.loc[missing, "std_unit"])]
+        if q.with_public_id:
+            reported = pd.to_datetime(cases["reported_at"], utc=True, format="mixed")
+            cases["public_id"] = [public_id_of(i, r) for i, r in
+                                  zip(cases["case_id"].tolist(), reported.tolist())]
+        cases = cases.rename(columns={"routing_limit": "handle_limit"}).drop(
+            columns=["std_amount", "std_unit", "reported_at"])
+
+        inspector = (sa.case((e.action.in_(["send_verify", "send_check"]),
+                              e.payload["inspector"].as_string()))
+                     if q.with_inspector else sa.null())
+        event_sel = (sa.select(e.case_id, e.seq, _coded(e.action, ACTIONS), self._epoch(e.at),
+                               e.actor if q.with_actor else sa.null(),
+                               sa.case((e.action == "dispatch", e.unit_code)),
+                               _coded(e.to_state, STATES), inspector)
+                     .where(e.case_id.in_(sa.select(cohort.c.case_id)), e.at <= q.as_of))
+        if q.actions is not None:
+            event_sel = event_sel.where(e.action.in_(sorted(q.actions)))
+        events = self._frame(event_sel, columns=["case_id", "seq", "action", "at", "actor", "unit_code",
+                                 "to_state", "inspector"])
+        events["at"] = events["at"].astype("float64")
+        return cases, events
+
+    def cohort_counts(self, start: datetime, end: datetime, column: str = "cell_code",
+                      actions: Iterable[str] = ("file", "self_handle")) -> dict:
+        """A plain ``GROUP BY`` count of the period's filed cases (the bench's yardstick)."""
+        c, e = t.cases.c, t.case_events.c
+        sel = (sa.select(c[column], sa.func.count())
+               .select_from(t.case_events.join(t.cases, t.cases.c.id == e.case_id))
+               .where(e.action.in_(list(actions)), e.at >= start, e.at < end)
+               .group_by(c[column]))
+        return dict(self.conn.execute(sel).all())
+
+
+def reports_of(uow) -> ReportRepository:
+    """The report queries on a unit of work's connection (services never see it)."""
+    return ReportRepository(uow._conn)
+
+
+# --------------------------------------------------------------------------- bulk loading
+
+def bulk_insert_history(engine, cases: pd.DataFrame, events: pd.DataFrame,
+                        chunk: int = 200_000) -> None:
+    """Insert ready-made case rows and their events in bulk (benchmarks, migrations from
+    another system): column names are those of ``cases`` and ``case_events``; times are
+    UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON columns JSON text. No intake, no clocks:
+    the caller answers for the rows being a valid history. PostgreSQL uses COPY."""
+    for table, frame in ((t.cases, cases), (t.case_events, events)):
+        columns = list(frame.columns)
+        unknown = [c for c in columns if c not in table.c]
+        if unknown:
+            raise ValueError(f"{table.name} has no column {unknown[0]!r}")
+        if engine.dialect.name == "postgresql":
+            _copy(engine, table.name, columns, frame)
+            continue
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        with engine.begin() as conn:
+            cursor = conn.connection.driver_connection.cursor()
+            for first in range(0, len(frame), chunk):
+                part = frame.iloc[first:first + chunk]
+                cursor.executemany(sql, part.itertuples(index=False, name=None))
+            cursor.close()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('cases', 'id'), "
+                                 "(SELECT coalesce(max(id), 1) FROM cases))")
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql("ANALYZE")
+        if engine.dialect.name == "sqlite":
+            conn.commit()
+
+
+def _copy(engine, table: str, columns: list[str], frame: pd.DataFrame) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")  # the text times are UTC
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in frame.itertuples(index=False, name=None):
+                    copy.write_row(row)
