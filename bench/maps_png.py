@@ -59,8 +59,7 @@ def time_png(ctx, start: datetime, end: datetime, *, codes, repeat: int = 3,
 
     def export():
         report = kpi_report(ctx, None, start=start, end=end, as_of=as_of, by="cell")
-        view = maps.build_view(query, frame, {r["group"]: r for r in report.rows},
-                               no_data_label="无应结案件")
+        view = maps.build_view(query, frame, report.frame, no_data_label="无应结案件")
         return view, maps.map_png(view, **labels)
 
     view, png = export()  # warm-up: imports (matplotlib, mapclassify), fonts

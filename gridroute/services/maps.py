@@ -259,18 +259,28 @@ def _as_one_region(history):
     return type(history)(history.cases.assign(district_code="*"), history.events)
 
 
-def _compute(ctx: AppContext, history, query: MapQuery, by: str, *, start: date | None = None,
-             end: date | None = None) -> list[dict[str, Any]]:
-    """Rows of :func:`gridroute.reports.indicators.compute` for one grouping, with the
-    deployment's calendar, centre limits and score weights (as ``gridroute kpi`` computes)."""
-    from gridroute.reports.indicators import compute
+def _compute_frame(ctx: AppContext, history, query: MapQuery, by: str, *,
+                   start: date | None = None, end: date | None = None):
+    """The table of :func:`gridroute.reports.indicators.compute_frame` for one grouping (one
+    row per group, NaN for an undefined rate), with the deployment's calendar, centre limits
+    and score weights, as ``gridroute kpi`` computes it. The history is of the category
+    already."""
+    from gridroute.reports.indicators import compute_frame
     from gridroute.services import kpi
 
-    return compute(history, start=_aware(start or query.start, ctx),
-                   end=_aware(end or query.end, ctx), as_of=ctx.now(), by=by,
-                   calendar=ctx.calendar, limits=kpi.centre_limits(ctx.config),
-                   settings=kpi.report_settings(ctx.config), category=query.category,
-                   default_handle_limit=ctx.config.sla.handle_default_limit)
+    return compute_frame(history, start=_aware(start or query.start, ctx),
+                         end=_aware(end or query.end, ctx), as_of=ctx.now(), by=by,
+                         calendar=ctx.calendar, limits=kpi.centre_limits(ctx.config),
+                         settings=kpi.report_settings(ctx.config), category=None,
+                         default_handle_limit=ctx.config.sla.handle_default_limit)
+
+
+def _compute(ctx: AppContext, history, query: MapQuery, by: str, *, start: date | None = None,
+             end: date | None = None) -> list[dict[str, Any]]:
+    """The same as dicts of plain values (None = undefined rate)."""
+    from gridroute.reports.indicators import rows_of
+
+    return rows_of(_compute_frame(ctx, history, query, by, start=start, end=end))
 
 
 def _chronic_cells(ctx: AppContext, query: MapQuery, scope) -> list[dict[str, Any]]:
@@ -390,7 +400,7 @@ def map_view(ctx: AppContext, principal: Principal | None, query: MapQuery, *,
         raise NotFound(f"no area {query.within!r}", field="within")
     if history is None:
         history = load_history(ctx, query, scope)
-    indicators = {r["group"]: r for r in _compute(ctx, history, query, query.level)}
+    indicators = _compute_frame(ctx, history, query, query.level)
     view = build_view(query, frame, indicators, no_data_label=no_data_label, ctx=ctx)
     if query.within:
         view.path = _breadcrumbs(ctx, query.within)
@@ -398,25 +408,34 @@ def map_view(ctx: AppContext, principal: Principal | None, query: MapQuery, *,
     return view
 
 
-def build_view(query: MapQuery, frame, indicators: Mapping[str, Mapping[str, Any]], *,
-               no_data_label: str = "no cases due", ctx: AppContext | None = None) -> MapView:
-    """Join indicator rows (by area code, as :func:`gridroute.reports.indicators.compute`
-    gives them) to the areas of ``frame`` (code, name, area_km2, geometry), then classify the
-    measure. An area without a row has no case: zero counts, no rate."""
+def build_view(query: MapQuery, frame, indicators, *, no_data_label: str = "no cases due",
+               ctx: AppContext | None = None) -> MapView:
+    """Join the indicators (a :func:`gridroute.reports.indicators.compute_frame` table: one
+    row per area code in ``group``) to the areas of ``frame`` (code, name, area_km2,
+    geometry), then classify the measure. An area without a row has no case: zero counts, no
+    rate."""
+    import numpy as np
+    import pandas as pd
+
     measure = MEASURES[query.measure]
     codes = frame["code"].tolist()
-    found = [indicators.get(c) for c in codes]
+    wanted = [k for k in TABLE_COLUMNS if k not in ("code", "name", "area_km2", "density")]
+    if len(indicators):
+        joined = indicators.set_index("group").reindex(frame["code"].to_numpy())
+    else:
+        joined = pd.DataFrame(index=frame["code"].to_numpy(), columns=wanted, dtype="float64")
     columns: dict[str, list] = {"code": codes, "name": frame["name"].tolist()}
-    for key in TABLE_COLUMNS:
-        if key in ("code", "name", "area_km2", "density"):
-            continue
+    for key in wanted:
+        values = joined[key].to_numpy(dtype="float64")
         if key in RATE_COLUMNS:
-            columns[key] = [r.get(key) if r else None for r in found]
+            columns[key] = np.where(np.isnan(values), None, values).tolist()
         else:
-            columns[key] = [int(r.get(key) or 0) if r else 0 for r in found]
-    columns["area_km2"] = [float(a) for a in frame["area_km2"].tolist()]
-    columns["density"] = [round(f / a, 2) if a > 0 else None
-                          for f, a in zip(columns["filed"], columns["area_km2"])]
+            columns[key] = np.nan_to_num(values).astype("int64").tolist()
+    area = frame["area_km2"].to_numpy(dtype="float64")
+    columns["area_km2"] = area.tolist()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = np.round(np.asarray(columns["filed"], dtype="float64") / area, 2)
+    columns["density"] = np.where(area > 0, density, None).tolist()
     columns["value"] = columns[query.measure]
     columns["child"] = [CHILD_LEVEL.get(query.level)] * len(codes)
     values = columns["value"]
