@@ -205,6 +205,39 @@ def test_a_report_filed_offline_is_sent_once_when_the_network_returns(public_ctx
     screenshot(page, "inspector-my-reports")
 
 
+
+@pytest.mark.browser
+def test_a_queued_report_the_service_refuses_goes_back_into_the_form(public_ctx, live_server,
+                                                                      phone):
+    page = phone
+    _users(public_ctx)
+    login(page, live_server, INSPECTOR, PASSWORD)
+    page.wait_for_selector("#report-form[data-ready=true]")
+    page.context.set_offline(True)
+    page.click("label[for=kind-event]")
+    page.fill("#category-search", "E0102")
+    page.fill("#lon", "120.000000")  # outside the managed area: nobody can tell offline
+    page.fill("#lat", "31.230000")
+    page.fill("#description", "离线写的描述")
+    page.click("#submit")
+    page.wait_for_selector("#queue-status[data-count='1']")
+    page.context.set_offline(False)
+    page.wait_for_selector("#queue-list li")
+    assert page.inner_text("#queue-status") == "待发送：0 条"
+    assert page.inner_text("#queue-list li").startswith(
+        "手机上暂存的一条上报被拒绝：字段 lon,lat：位置在管辖区域之外")
+    page.click("#queue-list li button")
+    assert page.locator("#queue-list li").count() == 0
+    assert (page.input_value("#description"), page.input_value("#lon")) == (
+        "离线写的描述", "120.000000")
+    assert page.eval_on_selector("#category", "s => s.value") == "E0102"
+    assert "位置在管辖区域之外" in page.inner_text("[data-error-for='lon,lat']")
+    page.fill("#lon", "121.480000")
+    page.click("#submit")
+    page.wait_for_function("document.getElementById('result').textContent.includes('GR-')")
+    (case,) = _cases(public_ctx)
+    assert (case.description, case.cell_code) == ("离线写的描述", "310101001005015")
+
 # ------------------------------------------------------------------ server side (test client)
 
 class _Fields(HTMLParser):
@@ -275,6 +308,23 @@ def test_every_field_of_the_inspector_pages_has_a_label(web):
     assert groups == [("Components (部件)", "component"), ("Events (事件)", "event")]
     assert re.search(r'data-kind="component">.*?value="C0101".*?</optgroup>', form, re.S)
     assert 'data-search="e0102 暴露垃圾 市容环境 exposed refuse city appearance bllj' in form
+
+
+def test_every_message_of_the_inspector_pages_has_a_chinese_translation():
+    from pathlib import Path
+
+    from gridroute.i18n import translations
+    from gridroute.web.inspector import OUTCOMES, STATE_LABELS
+
+    folder = Path(__file__).resolve().parent.parent / "gridroute" / "web" / "templates"
+    ids = set()
+    for path in (folder / "inspector").glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        ids |= set(re.findall(r'_\(\s*"([^"]+)"', text)) | set(re.findall(r"_\(\s*'([^']+)'", text))
+    ids |= set(STATE_LABELS.values()) | {label for pair in OUTCOMES.values() for _, label in pair}
+    zh = translations("zh-CN")
+    assert len(ids) > 80
+    assert sorted(i for i in ids if zh.gettext(i) == i) == []
 
 
 def test_pages_are_for_logged_in_inspectors_only(web):
@@ -410,6 +460,7 @@ def test_a_check_task_is_passed_from_my_tasks(public_ctx, live_server, phone):
     card = page.locator(f"#tasks li[data-public-id='{case.public_id}']")
     assert card.locator("h2").inner_text() == f"核查任务 · {case.public_id}"
     assert "路边暴露垃圾" in card.inner_text()
+    assert card.locator(".reply").inner_text() == "处置单位反馈： 已清运"
     assert card.locator(".due").inner_text() == "2026-11-25 10:00"  # 核查 within 1 h
     assert axe_violations(page) == []
     screenshot(page, "inspector-my-tasks")

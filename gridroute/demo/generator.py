@@ -362,6 +362,7 @@ class _Planner:
         inspector = self.world.inspectors.get(r.cell.community_code)
 
         def add(at: datetime, action: str, role: str, actor: str | None = None, **kw) -> datetime:
+            at = at.replace(microsecond=0)
             if main and at <= main[-1].at:
                 at = main[-1].at + MIN_GAP
             if actor is None:
@@ -489,12 +490,14 @@ class _Planner:
         case.steps = self._void_maybe(main, side, filed_at)
 
     def _void_maybe(self, main: list[Step], side: list[Step], filed_at: datetime) -> list[Step]:
+        for step in side:
+            step.at = step.at.replace(microsecond=0)
         steps = sorted(main + side, key=lambda s: s.at)
         for i in range(1, len(steps)):
             if steps[i].at <= steps[i - 1].at:
                 steps[i].at = steps[i - 1].at + MIN_GAP
         if self.chance(p.VOID_SHARE):
-            void_at = filed_at + timedelta(hours=self.u(0.5, 20))
+            void_at = (filed_at + timedelta(hours=self.u(0.5, 20))).replace(microsecond=0)
             ends = [s.at for s in steps if s.action == "close"]
             if not ends or void_at < ends[0]:
                 steps = [s for s in steps if s.at < void_at]
@@ -528,14 +531,14 @@ class _Planner:
             if room < 0.5:
                 continue
             r = parent.report
-            at = r.at + timedelta(hours=self.u(0.3, min(room, 30)))
+            at = (r.at + timedelta(hours=self.u(0.3, min(room, 30)))).replace(microsecond=0)
             radius = self.world.categories[r.category_code].duplicate_radius_m * 0.4
             x, y = self.near(r.cell, r.x, r.y, radius)
             channel = "public" if self.chance(0.6) else "hotline"
             report = self._report(at, channel, r.category_code, r.cell, (x, y))
             report.self_handled_reply = None
             child = self._new(report, duplicate_of=parent.key)
-            merge_at = self.centre(at, 4, 25)
+            merge_at = self.centre(at, 4, 25).replace(microsecond=0)
             if merge_at >= open_until - _minutes(5):
                 merge_at = at + _minutes(2)
             role = "acceptor" if self.chance(0.7) else "shift_lead"
@@ -550,7 +553,7 @@ class _Planner:
         cells = [c for c in self.cells if c.community_code == self.demo_community]
         out = []
         for _ in range(PENDING_TASKS if cells else 0):
-            at = self.end - _minutes(self.u(75, 120))
+            at = (self.end - _minutes(self.u(75, 120))).replace(microsecond=0)
             category = self.pick(("E0102", "E0505", "E0507", "C0118"))
             if category not in self.world.categories:
                 continue

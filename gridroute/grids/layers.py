@@ -393,6 +393,13 @@ def _clean_code(v) -> str | None:
     return s or None
 
 
+def _clean_codes(values: list) -> list[str | None]:
+    """`_clean_code` of each value (text columns, the usual case, in one pass)."""
+    if set(map(type, values)) <= {str}:
+        return [v.strip() or None for v in values]
+    return [_clean_code(v) for v in values]
+
+
 def _clean_text(v) -> str | None:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
@@ -517,14 +524,14 @@ def load_grid(
         raise GridValidationError(report)
 
     # normalise columns before validation so codes are strings
-    df = gpd.GeoDataFrame({"cell_code": [_clean_code(v) for v in raw[code_col].tolist()]},
+    df = gpd.GeoDataFrame({"cell_code": _clean_codes(raw[code_col].tolist())},
                           geometry=np.asarray(raw.geometry.values, dtype=object), crs=raw.crs)
     explicit = {}
     for target, name in (("community_code", community_code_column),
                          ("street_code", street_code_column),
                          ("district_code", district_code_column)):
         col = _find_column(raw, name, truncated=False)
-        explicit[target] = [_clean_code(v) for v in raw[col].tolist()] if col else [None] * len(raw)
+        explicit[target] = _clean_codes(raw[col].tolist()) if col else [None] * len(raw)
     texts = {}
     for target, name in (("community_name", community_name_column),
                          ("street_name", street_name_column),

@@ -532,7 +532,13 @@ class Locator:
         edge_mask = np.zeros(nb, dtype=bool)
         edge_mask[mark_bucket] = True
         # plus the cell covering the centre of each edge bucket (catches a cell containing
-        # the whole bucket while other cells' edges cross it)
+        # the whole bucket while other cells' edges cross it), unless an edge of that cell
+        # crosses the bucket (it then has the key already: usually so)
+        centre = lab[mark_bucket]
+        listed = (centre == edges.first_cell[mark_edge]) | (centre == edges.second_cell[mark_edge])
+        del centre
+        edge_mask[mark_bucket[listed]] = False
+        del listed
         eb = np.flatnonzero(edge_mask & (lab >= 0))
         del edge_mask
         keys.append((eb.astype(np.int64) << bits) + lab[eb])

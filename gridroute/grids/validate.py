@@ -134,8 +134,11 @@ def _row_label(i: int) -> str:
 def _codes_of(gdf, code_column: str) -> list[str]:
     if code_column not in gdf.columns:
         return [_row_label(i) for i in range(len(gdf))]
+    values = gdf[code_column].tolist()
+    if set(map(type, values)) <= {str}:  # the usual column: nothing to name or convert
+        return values
     out = []
-    for i, v in enumerate(gdf[code_column].tolist()):
+    for i, v in enumerate(values):
         missing = v is None or (isinstance(v, float) and np.isnan(v))
         out.append(_row_label(i) if missing else str(v))
     return out
@@ -205,7 +208,9 @@ def validate_grid(
                 f"{len(bad)} code(s) do not match scheme {scheme.name!r} "
                 f"({scheme.total_len} digits: {scheme.layout()})"))
         seen: dict[str, list[int]] = {}
-        for i, (c, ok) in enumerate(zip(codes, has_code)):
+        present = [c for c, ok in zip(codes, has_code) if ok]
+        for i, (c, ok) in enumerate(zip(codes, has_code) if len(set(present)) < len(present)
+                                    else ()):
             if ok:
                 seen.setdefault(c, []).append(i)
         for c, rows in sorted(seen.items()):

@@ -43,6 +43,10 @@ class ReportInput:
     standard_id: str | None = None  # the 立案条件 row the reporter chose, if any
     reported_at: datetime | None = None
     idempotency_key: str | None = None
+    #: the key was generated for this request just now (Open311's random token when the
+    #: client sent no Idempotency-Key): no stored case can hold it, so it is not looked up
+    #: (the unique index still refuses a second row with it)
+    idempotency_key_new: bool = False
     external_id: str | None = None
     actor: str | None = None
     #: 自行处置: the inspector fixed the problem on the spot; this is the reply (处置反馈).
@@ -254,7 +258,7 @@ def same_report_or_refuse(existing: Case, p: _Prepared) -> None:
 
 def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> IntakeResult:
     report = p.report
-    if report.idempotency_key:
+    if report.idempotency_key and not report.idempotency_key_new:
         existing = uow.cases.get_by_idempotency_key(report.idempotency_key)
         if existing is not None:
             same_report_or_refuse(existing, p)

@@ -406,7 +406,8 @@ def post_request(ctx: AppContext, form: Mapping[str, str], media: Sequence[photo
         channel="public", category_code=code, lon=lon, lat=lat, crs=coord_system,
         description=description, reporter=_reporter(form),
         photos=[p.name for p in stored], urgency=urgency, standard_id=standard_id,
-        idempotency_key=TOKEN_PREFIX + token, external_id=None,
+        idempotency_key=TOKEN_PREFIX + token, idempotency_key_new=client_key is None,
+        external_id=None,
         actor=f"open311:{key.name}")
     try:
         result = submit_report(ctx, report)

@@ -245,10 +245,24 @@ def _tasks_page(errors: dict | None = None, values: dict | None = None, notice: 
 
     tasks = find(_ctx(), g.principal)
     done = find(_ctx(), g.principal, states=("done",), limit=10)
+    replies = {t.id: _unit_reply(t.case.public_id) for t in tasks if t.kind == "check"}
     return render_template("inspector/tasks.html", tasks=tasks, done=done, errors=errors or {},
                            values=values or {}, notice=notice, outcomes=OUTCOMES,
+                           replies=replies,
                            max_photos=_ctx().config.photos.max_per_case,
                            max_side=min(2048, _ctx().config.photos.max_side_px)), status
+
+
+def _unit_reply(public_id: str) -> str | None:
+    """The unit's latest reply (处置反馈) on the case: what a check task is to confirm."""
+    from gridroute.services.case_views import case_detail
+
+    try:
+        events = case_detail(_ctx(), g.principal, public_id).events
+    except ServiceError:
+        return None
+    replies = [e for e in events if e.action == "resolve"]
+    return (replies[-1].payload or {}).get("reply") if replies else None
 
 
 @bp.get("/tasks")

@@ -397,9 +397,10 @@ async function mine() {
 
 async function renderQueue() {
   const items = await mine();
+  const waiting = items.filter((item) => !item.error).length;
   const status = $("queue-status");
-  status.dataset.count = String(items.length);
-  status.textContent = fill(text.waiting, { n: items.length });
+  status.dataset.count = String(waiting);
+  status.textContent = fill(text.waiting, { n: waiting });
   const list = $("queue-list");
   list.replaceChildren();
   for (const item of items.filter((i) => i.error)) {
