@@ -198,3 +198,37 @@ def test_denied_extension(live_server, desk, ctx):
     assert steps(page) == ["上报", "立案", "派遣", "签收", "申请延期", "不同意延期"]
     assert case_of(ctx, ref).extensions == 0
     screenshot(page, "walk-extension-denied")
+
+
+def test_suspension_requested_with_a_date_and_approved(live_server, desk, ctx):
+    from datetime import timedelta
+
+    base = live_server
+    ref = dispatched(ctx, description="挂账")
+    unit_user = routed_unit_user(ctx, ref) if case_of(ctx, ref).unit_code != "310101001-enforcement" else "unit1"
+    page = desk
+    as_user(page, base, unit_user, f"/cases/{ref}")
+    until = (ctx.now().astimezone(ctx.tz) + timedelta(days=30)).replace(second=0, microsecond=0)
+    act(page, "request_suspension", until=until.strftime("%Y-%m-%dT%H:%M"),
+        reason="需要专项资金")
+    assert page.locator("#suspension-pending").count() == 1
+    assert case_of(ctx, ref).suspension_requested_until == until
+    as_user(page, base, "lead", f"/cases/{ref}")
+    act(page, "approve_suspension")
+    assert page.locator("#case-state").inner_text() == "挂账"
+    assert steps(page)[-2:] == ["申请挂账", "同意挂账"]
+    screenshot(page, "walk-suspension-approved")
+
+
+def test_one_click_merge_into_a_likely_duplicate(live_server, desk, ctx):
+    from pages_helpers import filed, report
+
+    base = live_server
+    parent = filed(ctx, description="第一次上报")
+    twin = report(ctx, description="同一堆垃圾").public_id
+    page = desk
+    as_user(page, base, "lead", f"/cases/{twin}")
+    page.click(f'#duplicates button[data-parent="{parent}"]')
+    page.wait_for_selector('#timeline li[data-action="merge"]')
+    assert page.locator("#case-state").inner_text() == "已合并"
+    assert case_of(ctx, twin).parent_id == case_of(ctx, parent).id
