@@ -12,8 +12,8 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
-from werkzeug.exceptions import TooManyRequests
 from limits.storage import MemoryStorage
+from werkzeug.exceptions import TooManyRequests
 
 from gridroute.config import Config
 
