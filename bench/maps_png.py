@@ -10,7 +10,7 @@ as a server builds its grid cache once per grid version.
 Timed (best of ``repeat``), the export as a manager's request runs it: the month's
 indicators by cell from the database (``services.kpi.kpi_report``), joined to the cells and
 classified (``services.maps.build_view``, quantiles, 5 classes), drawn to a 1600 × 1200 PNG with
-title, legend, scale bar and period (``services.maps.map_png``); and the drawing alone.
+title, legend, scale bar and period (``services.maps.map_png``); each step is timed too.
 """
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def lattice(codes, size_m: float = 190.0):
 
 def time_png(ctx, start: datetime, end: datetime, *, codes, repeat: int = 3,
              as_of: datetime | None = None, out_path: str | None = None) -> dict[str, float]:
-    """Seconds (best of ``repeat``) for the whole PNG export and for the drawing alone."""
+    """Seconds (best of ``repeat``) for the whole PNG export and for each of its steps: the
+    indicators, the join and classes, the drawing."""
     from gridroute.services import maps
     from gridroute.services.kpi import kpi_report
 
@@ -58,21 +59,20 @@ def time_png(ctx, start: datetime, end: datetime, *, codes, repeat: int = 3,
                   legend_title="结案率")
 
     def export():
+        t0 = time.perf_counter()
         report = kpi_report(ctx, None, start=start, end=end, as_of=as_of, by="cell")
+        t1 = time.perf_counter()
         view = maps.build_view(query, frame, report.frame, no_data_label="无应结案件")
-        return view, maps.map_png(view, **labels)
+        t2 = time.perf_counter()
+        png = maps.map_png(view, **labels)
+        t3 = time.perf_counter()
+        return png, (t3 - t0, t1 - t0, t2 - t1, t3 - t2)
 
-    view, png = export()  # warm-up: imports (matplotlib, mapclassify), fonts
+    png, _ = export()  # warm-up: imports (matplotlib, mapclassify), fonts
     if out_path:
         with open(out_path, "wb") as fh:
             fh.write(png)
-    whole, draw = [], []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        view, png = export()
-        whole.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        maps.map_png(view, **labels)
-        draw.append(time.perf_counter() - started)
-    return {"png": min(whole), "draw": min(draw), "cells": float(len(frame)),
-            "bytes": float(len(png))}
+    runs = [export()[1] for _ in range(repeat)]
+    whole, indicators, join, draw = (min(r[i] for r in runs) for i in range(4))
+    return {"png": whole, "indicators": indicators, "join": join, "draw": draw,
+            "cells": float(len(frame)), "bytes": float(len(png))}

@@ -152,7 +152,10 @@ def _ring_coordinates(geometries):
     import shapely
 
     geoms = np.asarray(geometries, dtype=object)
-    parts, owner = shapely.get_parts(geoms, return_index=True)
+    if len(geoms) and (shapely.get_type_id(geoms) == 3).all():  # polygons only: no parts
+        parts, owner = geoms, np.arange(len(geoms))
+    else:
+        parts, owner = shapely.get_parts(geoms, return_index=True)
     coords, part_of = shapely.get_coordinates(shapely.get_exterior_ring(parts),
                                               return_index=True)
     return coords, part_of, owner
@@ -215,14 +218,17 @@ def render_png(geometries, colours: Sequence[str], *, title: str, subtitle: str,
         fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
         ax = fig.add_axes(_AXES)
         ax.set_axis_off()
+        ax.set_zorder(2)  # the scale bar over a rasterised map body
         box = (round(width_px * _AXES[2]), round(height_px * _AXES[3]))
         coords, part_of, owner = _ring_coordinates(geometries)
         if len(coords):
             extent = _extent(coords, box[0] / box[1])
             xmin, xmax, ymin, ymax = extent
             if len(owner) >= RASTER_FROM:
-                ax.imshow(_raster(coords, part_of, owner, colours, extent, box),
-                          extent=extent, interpolation="nearest", origin="upper")
+                # placed pixel for pixel on the axes' box: no resampling
+                fig.figimage(_raster(coords, part_of, owner, colours, extent, box),
+                             xo=round(width_px * _AXES[0]), yo=round(height_px * _AXES[1]),
+                             origin="upper", zorder=1)
             else:
                 cuts = np.flatnonzero(np.diff(part_of)) + 1
                 faces = [colours[i] for i in owner[np.unique(part_of)].tolist()]

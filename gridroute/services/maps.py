@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Mapping, Sequence
@@ -29,6 +30,8 @@ from gridroute.auth.model import Principal, UserRole
 from gridroute.reports import maps as cartography
 from gridroute.services.context import AppContext
 from gridroute.services.errors import Forbidden, NotFound, ServiceError
+
+log = logging.getLogger(__name__)
 
 LEVELS = ("cell", "community", "street")
 #: the level a click on an area opens (drill-down street → community → cell)
@@ -685,7 +688,15 @@ def cjk_fonts() -> list[str]:
     wanted = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
               "WenQuanYi Zen Hei", "AR PL UMing CN", "SimHei", "Microsoft YaHei")
     have = {f.name for f in font_manager.fontManager.ttflist}
-    return [name for name in wanted if name in have]
+    found = [name for name in wanted if name in have]
+    if not found and not _WARNED:
+        _WARNED.append(True)
+        log.warning("no font with Chinese glyphs is installed (e.g. Debian fonts-wqy-microhei): "
+                    "Chinese text in exported PNG maps shows as boxes")
+    return found
+
+
+_WARNED: list[bool] = []
 
 
 def map_png(view: MapView, *, title: str, subtitle: str, legend_title: str,
