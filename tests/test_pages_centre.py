@@ -87,8 +87,8 @@ def test_queue_bad_filter_names_the_field_in_the_page_language(app):
     log_in(client, "disp")
     response = client.get("/queue?light=blue", headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 400
-    assert re.search(r'data-error-for="light" role="alert">字段 light：取值无效（unknown light &#39;blue&#39;; '
-                     r'one of green, yellow, red）<', response.text), response.text[-2000:]
+    assert re.search(r'data-error-for="light" role="alert">字段 light：取值无效'
+                     r'（unknown light &#39;blue&#39;; one of green, yellow, red）<', response.text)
 
 
 def test_queue_pages_by_fifty_with_a_cursor(app, app_ctx):
@@ -152,9 +152,12 @@ def test_case_page_shows_timeline_routing_and_duplicates(app, app_ctx):
     html = client.get(f"/cases/{first}").text
     assert re.findall(r'<span class="step">([^<]+)</span>', html) == ["上报", "立案"]
     assert 'id="routing-rule">' in html
+    assert '<dd id="routing-limit">4 工作时</dd>' in html
     twin_page = client.get(f"/cases/{twin}").text
     assert f'<li data-ref="{first}">' in twin_page
     assert f'data-parent="{first}">合并到 {first}</button>' in twin_page
+    english = client.get(f"/cases/{first}?lang=en").text
+    assert '<dd id="routing-limit">4 working hours</dd>' in english
 
 
 def test_unknown_case_is_404(app):
@@ -280,3 +283,15 @@ def test_stale_version_on_a_second_tab_keeps_the_entry_and_shows_the_new_state(
     second.click("#do-resolve")
     second.wait_for_selector('#timeline li[data-action="resolve"]')
     second.close()
+
+
+@pytest.mark.browser
+def test_file_shortcut_on_the_queue(live_server, desk, app, app_ctx):
+    ref = report(app_ctx, description="值班长立案").public_id
+    page = desk
+    login(page, live_server, "lead", PASSWORD, "/queue?state=reported")
+    page.keyboard.press("j")
+    assert page.locator("#queue-rows tr.current").get_attribute("data-ref") == ref
+    page.keyboard.press("f")
+    page.wait_for_function("document.querySelector('#queue-news').textContent.includes('已立案')")
+    assert case_of(app_ctx, ref).state.value == "filed"

@@ -11,7 +11,7 @@ from browser_fixtures import axe_violations, login, screenshot
 from gridroute.services.intake import ReportInput, submit_report
 from gridroute.services.users import add_user
 from gridroute.services.workflow import perform
-from pages_helpers import (INSPECTOR, IN_STREET_1, PASSWORD, UNIT2, add_users, case_of,
+from pages_helpers import (INSPECTOR, IN_STREET_1, PASSWORD, UNIT1, UNIT2, add_users, case_of,
                            dispatched, png_bytes)
 
 pytestmark = [pytest.mark.db, pytest.mark.browser]
@@ -28,6 +28,8 @@ def ctx(app_ctx, tmp_path, monkeypatch):
 def routed_unit_user(ctx, ref) -> str:
     """A unit operator of the unit the case was routed to."""
     unit = case_of(ctx, ref).unit_code
+    if unit == UNIT1:
+        return "unit1"
     add_user(ctx, "routed", role="unit", password=PASSWORD, unit_code=unit)
     return "routed"
 
@@ -152,7 +154,6 @@ def test_return_and_redispatch(live_server, desk, ctx):
     as_user(page, base, "disp", f"/cases/{ref}")
     routed = case_of(ctx, ref).unit_code
     assert routed == UNIT2  # the unit it was last sent to, until the dispatcher picks another
-    from pages_helpers import UNIT1
     act(page, "dispatch", unit_code=UNIT1)
     assert case_of(ctx, ref).unit_code == UNIT1
     assert steps(page) == ["上报", "立案", "派遣", "退回", "派遣"]
@@ -163,7 +164,7 @@ def test_return_and_redispatch(live_server, desk, ctx):
 def test_rework_after_a_failed_check(live_server, desk, phone, ctx):
     base = live_server
     ref = dispatched(ctx, description="返工")
-    unit_user = routed_unit_user(ctx, ref) if case_of(ctx, ref).unit_code != "310101001-enforcement" else "unit1"
+    unit_user = routed_unit_user(ctx, ref)
     perform(ctx, ref, "accept", actor=unit_user, role="unit")
     perform(ctx, ref, "resolve", actor=unit_user, role="unit", payload={"reply": "已处理"})
     perform(ctx, ref, "send_check", actor="acc", role="acceptor",
@@ -183,7 +184,7 @@ def test_rework_after_a_failed_check(live_server, desk, phone, ctx):
 def test_denied_extension(live_server, desk, ctx):
     base = live_server
     ref = dispatched(ctx, description="延期")
-    unit_user = routed_unit_user(ctx, ref) if case_of(ctx, ref).unit_code != "310101001-enforcement" else "unit1"
+    unit_user = routed_unit_user(ctx, ref)
     page = desk
     as_user(page, base, unit_user, f"/cases/{ref}")
     act(page, "accept")
@@ -198,3 +199,37 @@ def test_denied_extension(live_server, desk, ctx):
     assert steps(page) == ["上报", "立案", "派遣", "签收", "申请延期", "不同意延期"]
     assert case_of(ctx, ref).extensions == 0
     screenshot(page, "walk-extension-denied")
+
+
+def test_suspension_requested_with_a_date_and_approved(live_server, desk, ctx):
+    from datetime import timedelta
+
+    base = live_server
+    ref = dispatched(ctx, description="挂账")
+    unit_user = routed_unit_user(ctx, ref)
+    page = desk
+    as_user(page, base, unit_user, f"/cases/{ref}")
+    until = (ctx.now().astimezone(ctx.tz) + timedelta(days=30)).replace(second=0, microsecond=0)
+    act(page, "request_suspension", until=until.strftime("%Y-%m-%dT%H:%M"),
+        reason="需要专项资金")
+    assert page.locator("#suspension-pending").count() == 1
+    assert case_of(ctx, ref).suspension_requested_until == until
+    as_user(page, base, "lead", f"/cases/{ref}")
+    act(page, "approve_suspension")
+    assert page.locator("#case-state").inner_text() == "挂账"
+    assert steps(page)[-2:] == ["申请挂账", "同意挂账"]
+    screenshot(page, "walk-suspension-approved")
+
+
+def test_one_click_merge_into_a_likely_duplicate(live_server, desk, ctx):
+    from pages_helpers import filed, report
+
+    base = live_server
+    parent = filed(ctx, description="第一次上报")
+    twin = report(ctx, description="同一堆垃圾").public_id
+    page = desk
+    as_user(page, base, "lead", f"/cases/{twin}")
+    page.click(f'#duplicates button[data-parent="{parent}"]')
+    page.wait_for_selector('#timeline li[data-action="merge"]')
+    assert page.locator("#case-state").inner_text() == "已合并"
+    assert case_of(ctx, twin).parent_id == case_of(ctx, parent).id

@@ -52,7 +52,7 @@ INDEX_FORMAT = 3
 indexes built by older code are rebuilt (see gridroute.grids.cache)."""
 
 _OUTSIDE_FAR = -1
-_SLICE = 65_536  # segments walked at a time
+_SLICE = 16_384  # edges walked at a time (smaller slices: less fresh memory to fault in)
 _OUTSIDE_NEAR = -2
 _MIXED_BASE = -3  # mixed bucket k is stored as -3 - k
 _EDGE_EPS = 1e-6  # safety margin of the edge walk, in bucket units
@@ -285,8 +285,10 @@ class Locator:
             self._cand = np.zeros(0, dtype=np.int32)
             return
 
-        xmin, ymin, xmax, ymax = shapely.total_bounds(parts)
-        areas = shapely.area(parts)
+        self._no_holes = not shapely.get_num_interior_rings(parts).any()
+        segs, seg_part, seg_left, areas = self._ring_segments(parts, self._no_holes)
+        xmin, ymin = segs[:, 0::2].min(axis=0).min(), segs[:, 1::2].min(axis=0).min()
+        xmax, ymax = segs[:, 0::2].max(axis=0).max(), segs[:, 1::2].max(axis=0).max()
         side = math.sqrt(float(np.median(areas))) if len(areas) else 1.0
         margin = self.snap_m
         width = (xmax - xmin) + 2 * margin
@@ -302,13 +304,12 @@ class Locator:
         self._ncols = ncols
         self._nrows = nrows
 
-        self._no_holes = not shapely.get_num_interior_rings(parts).any()
-        segs, seg_part, seg_left = self._ring_segments(parts, self._no_holes)
         self._classify(segs, self._part_cell[seg_part], seg_left)
 
     @staticmethod
     def _ring_segments(parts, no_holes: bool = False):
-        """Segments (ax, ay, bx, by) of every ring, their part, and interior-on-the-left."""
+        """Segments (ax, ay, bx, by) of every ring, their part, interior-on-the-left, and the
+        area of each part."""
         if no_holes:
             return Locator._exterior_segments(parts)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
@@ -321,7 +322,8 @@ class Locator:
         a = coords[:-1][same]
         b = coords[1:][same]
         seg_ring = ring_idx[:-1][same]
-        return np.column_stack([a, b]), ring_part[seg_ring], interior_left[seg_ring]
+        return (np.column_stack([a, b]), ring_part[seg_ring], interior_left[seg_ring],
+                shapely.area(parts))
 
     @staticmethod
     def _exterior_segments(parts):
@@ -354,7 +356,9 @@ class Locator:
             ccw[unsure] = shapely.is_ccw(shapely.get_exterior_ring(parts[part_idx[first[unsure]]]))
         ring_of = np.repeat(np.arange(len(first)), count)[:-1][same]
         segs = np.column_stack([coords[:-1][same], coords[1:][same]])
-        return segs, part_idx[:-1][same], ccw[ring_of]
+        areas = np.zeros(len(parts))
+        areas[part_idx[first]] = np.abs(area2) / 2
+        return segs, part_idx[:-1][same], ccw[ring_of], areas
 
     def _to_grid(self, x, y):
         return (np.asarray(x, dtype=float) - self._x0) / self._s, \

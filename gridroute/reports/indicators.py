@@ -532,26 +532,29 @@ def compute_frame(history: History, *, start: _dt.datetime, end: _dt.datetime,
 
     if by in GEO_GROUPINGS or by == "unit":
         if by == "unit":
-            key = pd.Series(case_unit, dtype=object)
+            key = case_unit
+            keep = pd.notna(key) & (in_cohort | due)
         else:
-            key = cases[f"{by}_code"].astype(object) if n else pd.Series([], dtype=object)
-        frame = pd.DataFrame({
-            "key": key.to_numpy(),
+            key = cases[f"{by}_code"].to_numpy(dtype=object) if n else np.zeros(0, object)
+            keep = reported_in | in_cohort
+        flags = {
             "reported": reported_in, "filed": in_cohort, "voided": in_cohort & voided,
             "merged": in_cohort & merged, "suspended": in_cohort & suspended,
             "closed": in_cohort & closed, "closed_on_time": closed_on_time,
             "public": in_cohort & public & verified, "self_handled": in_cohort & self_handled,
             "due_to_handle": due, "handled": handled, "handled_on_time": handled_on_time,
             "reworked": reworked, "overdue_open": overdue_open, "extended": extended,
-            "work_hours": np.where(handled, work_hours, 0.0),
-        })
-        if by == "unit":
-            frame = frame[frame["key"].notna()]
-            frame = frame[frame[["filed", "due_to_handle"]].any(axis=1)]
-        else:
-            frame = frame[frame[["reported", "filed"]].any(axis=1)]
-        g = frame.groupby("key", dropna=False, sort=True).sum(numeric_only=True)
-        return _region_rows(g, by, settings)
+        }
+        # group codes in key order (None last), then one bincount per column
+        codes, groups = pd.factorize(pd.Series(key[keep], dtype=object), sort=True,
+                                     use_na_sentinel=False)
+        k = len(groups)
+        g = {name: np.bincount(codes, weights=flag[keep], minlength=k).astype("int64")
+             for name, flag in flags.items()}
+        g["work_hours"] = np.bincount(codes, weights=np.where(handled, work_hours, 0.0)[keep],
+                                      minlength=k)
+        group_keys = [None if pd.isna(x) else x for x in groups.tolist()]
+        return _region_rows(group_keys, g, by, settings)
     if by == "dispatcher":
         return _dispatcher_rows(ci, act, at, ev, in_cohort, report_at, cases, limits, own,
                                 calendar, settings)
@@ -585,61 +588,74 @@ def _limit_taken(own: _Own, begin, finish, urgent, normal: Limit, fast: Limit, c
     return ok
 
 
-def _scored(out: pd.DataFrame, weights: Mapping[str, float], by: str) -> pd.DataFrame:
-    """Add score (0–100, one decimal) and grade from the weighted rates that are defined."""
-    total = pd.Series(0.0, index=out.index)
-    weight_sum = pd.Series(0.0, index=out.index)
+def _scored(cols, weights: Mapping[str, float], by: str) -> pd.DataFrame:
+    """Add score (0–100, one decimal) and grade from the weighted rates that are defined;
+    ``cols`` maps column names to arrays (a dict or a DataFrame). Answers the table."""
+    columns = list(columns_for(by))
+    first = np.asarray(cols["group"])
+    total = np.zeros(len(first))
+    weight_sum = np.zeros(len(first))
     for name, weight in weights.items():
         if not weight:
             continue
-        value = out[name].astype("float64")
+        value = np.asarray(cols[name], dtype="float64")
         if name in LOWER_IS_BETTER:
             value = 1.0 - value
-        total += weight * value.fillna(0.0)
-        weight_sum += weight * value.notna()
-    score = (100.0 * total / weight_sum.where(weight_sum > 0)).round(1)
-    out["score"] = score
-    grade = np.select([score >= 90, score >= 75, score >= 60, score >= 40, score.notna()],
-                      ["A", "B", "C", "D", "E"], default="")
-    out["grade"] = pd.Series(grade, index=out.index, dtype=object).where(score.notna(), None)
-    return out[list(columns_for(by))].reset_index(drop=True)
+        defined = ~np.isnan(value)
+        total += weight * np.where(defined, value, 0.0)
+        weight_sum += weight * defined
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.round(100.0 * total / np.where(weight_sum > 0, weight_sum, np.nan), 1)
+    grade = np.select([score >= 90, score >= 75, score >= 60, score >= 40],
+                      np.array(["A", "B", "C", "D"], dtype=object), default="E").astype(object)
+    grade[np.isnan(score)] = None
+    data = {name: np.asarray(cols[name]) for name in columns[:-2]}
+    data["score"], data["grade"] = score, grade
+    return pd.DataFrame(data, columns=columns)
 
 
 def _empty(by: str) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series([], dtype=object) for name in columns_for(by)})
 
 
-def _region_rows(g: pd.DataFrame, by: str, settings: ReportSettings) -> pd.DataFrame:
-    if g.empty:
+def _ratio(num: np.ndarray, den: np.ndarray, places: int = 4) -> np.ndarray:
+    """num / den rounded; NaN where den is 0."""
+    den = np.asarray(den, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(num, dtype="float64") / np.where(den > 0, den, np.nan)
+    return np.round(out, places)
+
+
+def _region_rows(group_keys: list, g: dict[str, np.ndarray], by: str,
+                 settings: ReportSettings) -> pd.DataFrame:
+    if not group_keys:
         return _empty(by)
-    g = g.astype({c: "int64" for c in g.columns if c != "work_hours"})
     due_to_close = g["filed"] - g["voided"] - g["merged"] - g["suspended"]
     denominator = {"handled": g["handled"], "due_to_close": due_to_close,
                    "filed": g["filed"]}[settings.rework_denominator]
-    out = pd.DataFrame({
-        "group": [None if pd.isna(k) else k for k in g.index.tolist()],
+    cols = {
+        "group": np.array(group_keys, dtype=object),
         "reported": g["reported"], "filed": g["filed"],
-        "filing_rate": _rate(g["filed"], g["reported"]),
+        "filing_rate": _ratio(g["filed"], g["reported"]),
         "voided": g["voided"],
-        "accurate_filing_rate": _rate(g["filed"] - g["voided"], g["filed"]),
+        "accurate_filing_rate": _ratio(g["filed"] - g["voided"], g["filed"]),
         "merged": g["merged"], "suspended": g["suspended"], "due_to_close": due_to_close,
-        "closed": g["closed"], "closure_rate": _rate(g["closed"], due_to_close),
+        "closed": g["closed"], "closure_rate": _ratio(g["closed"], due_to_close),
         "closed_on_time": g["closed_on_time"],
-        "on_time_closure_rate": _rate(g["closed_on_time"], due_to_close),
-        "public_share": _rate(g["public"], g["filed"]),
+        "on_time_closure_rate": _ratio(g["closed_on_time"], due_to_close),
+        "public_share": _ratio(g["public"], g["filed"]),
         "self_handled": g["self_handled"],
         "due_to_handle": g["due_to_handle"], "handled": g["handled"],
         "handled_on_time": g["handled_on_time"],
-        "handling_rate": _rate(g["handled"], g["due_to_handle"]),
-        "on_time_handling_rate": _rate(g["handled_on_time"], g["due_to_handle"]),
-        "reworked": g["reworked"], "rework_rate": _rate(g["reworked"], denominator),
+        "handling_rate": _ratio(g["handled"], g["due_to_handle"]),
+        "on_time_handling_rate": _ratio(g["handled_on_time"], g["due_to_handle"]),
+        "reworked": g["reworked"], "rework_rate": _ratio(g["reworked"], denominator),
         "overdue_open": g["overdue_open"],
-        "overdue_open_rate": _rate(g["overdue_open"], g["due_to_handle"]),
-        "extended": g["extended"], "extension_rate": _rate(g["extended"], g["due_to_handle"]),
-        "avg_handling_working_hours": (g["work_hours"] / g["handled"].where(g["handled"] > 0)
-                                       ).round(2),
-    }).reset_index(drop=True)
-    return _scored(out, settings.weights["unit" if by == "unit" else "region"], by)
+        "overdue_open_rate": _ratio(g["overdue_open"], g["due_to_handle"]),
+        "extended": g["extended"], "extension_rate": _ratio(g["extended"], g["due_to_handle"]),
+        "avg_handling_working_hours": _ratio(g["work_hours"], g["handled"], 2),
+    }
+    return _scored(cols, settings.weights["unit" if by == "unit" else "region"], by)
 
 
 def _dispatcher_rows(ci, act, at, ev, in_cohort, report_at, cases, limits, own, calendar,

@@ -69,12 +69,27 @@ def home():
 
     principal = current_principal()
     if principal is None:
-        # a newcomer who has not logged in sees the city's grid
-        return grid_page()
+        return newcomer_home()
     endpoint = HOME.get(principal.role, "pages.grid_page")
     if endpoint not in current_app.view_functions:
         endpoint = "pages.grid_page"
     return redirect(url_for(endpoint))
+
+
+def newcomer_home():
+    """A visitor who has not logged in sees the city's closure rate by street over the last
+    30 days (aggregates only: no case, no person) and the way to log in."""
+    from gridroute.services.errors import ServiceError
+    from gridroute.services.maps import public_street_map
+    from gridroute.web.dashboard import _, period_text
+
+    try:
+        view = public_street_map(current_app.extensions["gridroute"],
+                                 no_data_label=_("no cases due"))
+    except ServiceError:  # no grid loaded yet: the grid page says how to load one
+        return grid_page()
+    return render_template("home.html", view=view, period=period_text(view.query),
+                           lang=g.lang)
 
 
 @bp.get("/grid")
