@@ -7,7 +7,7 @@ PORT   ?= 8080
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export TEST_POSTGRES_URL
 
-.PHONY: run test install install-test assets browser postgres init bench clean
+.PHONY: run test install install-test assets browser fonts postgres init bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# A Chinese font for the map exports (PNG titles and legends) and the browser screenshots.
+fonts:
+	@test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
+
 # PostgreSQL is started by the machine; start it again if it is down.
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
@@ -48,11 +53,11 @@ init: install
 
 # An empty database gets the demo city (60 days of cases, one user per role; the demo users and
 # their passwords are printed) before serving; a database holding cases is left as it is.
-run: init
+run: init fonts
 	$(BIN)/gridroute demo seed --if-empty --days 60
 	$(BIN)/gridroute serve --host $(HOST) --port $(PORT)
 
-test: install-test browser postgres
+test: install-test browser fonts postgres
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: install-test

@@ -30,5 +30,8 @@ class GunicornApplication(BaseApplication):
 
     def load(self):
         from gridroute.app import create_app
+        from gridroute.cli.app_commands import _warm_up_map_classes
 
-        return create_app(self.gridroute_config)
+        app = create_app(self.gridroute_config)
+        _warm_up_map_classes()
+        return app

@@ -289,3 +289,26 @@ def test_a_voided_check_is_cancelled_not_done(api):
     closed = api.call("POST", f"/api/v1/tasks/{cancelled[0]['id']}/complete", INSP1,
                       json={"outcome": "pass"})
     assert closed.status_code == 409 and closed.json["error"]["code"] == "task_closed"
+
+
+def test_done_tasks_are_read_page_by_page_latest_first(api, monkeypatch):
+    import gridroute.services.tasks as tasks
+
+    monkeypatch.setattr(tasks, "_PAGE", 2)  # a long history in small pages
+    ctx = api.ctx
+    verified = []
+    for i in range(3):
+        case = _report(ctx, IN_STREET_1, f"垃圾 {i}")
+        _send_verify(ctx, case, INSP1)
+        perform(ctx, case.id, "verify", actor=INSP1, role="inspector", at=T0)
+        verified.append(case.public_id)
+    other = _report(ctx, IN_STREET_2, "外滩")
+    _send_verify(ctx, other, INSP2)
+    perform(ctx, other.id, "verify", actor=INSP2, role="inspector", at=T0)
+    mine = _tasks(api, INSP1, "?state=done")
+    assert [t["case"]["public_id"] for t in mine] == verified[::-1]
+    assert [t["case"]["public_id"] for t in _tasks(api, INSP1, "?state=done&limit=2")] == (
+        verified[::-1][:2])
+    assert [t["case"]["public_id"] for t in _tasks(api, "acc", f"?state=done&inspector={INSP2}")
+            ] == [other.public_id]
+    assert len(_tasks(api, "acc", "?state=any")) == 4

@@ -35,9 +35,9 @@ PERIOD = "from=2026-11-01&to=2026-11-26"
 
 def point_in(ctx, street: str) -> tuple[float, float, str]:
     """(lon, lat) inside the street's first cell, and that cell's community."""
-    from gridroute.services.grid_views import _frame
+    from gridroute.services.grid_views import cell_frame
 
-    _, cells = _frame(ctx)
+    _, cells = cell_frame(ctx)
     row = cells[cells.street_code == street].sort_values("cell_code").iloc[0]
     p = cells[cells.cell_code == row.cell_code].to_crs("EPSG:4326").geometry.iloc[0]
     p = p.representative_point()

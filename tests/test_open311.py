@@ -486,3 +486,18 @@ def test_in_memory_limits_start_no_thread_per_request(ctx, key, monkeypatch):
     assert timers == []  # the stock storage starts one per hit spaced over 10 ms
     sweepers = [t for t in threading.enumerate() if t.name == "rate-limit-sweep"]
     assert sweepers and all(t.daemon for t in sweepers)
+
+
+def test_open311_answers_carry_no_session_cookie_while_pages_keep_theirs(ctx, key):
+    """Open311 is stateless: a client's session cookie is neither read nor renewed there."""
+    app = create_app(context=ctx)
+    client = app.test_client()
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert "session=" in page.headers.get("Set-Cookie", "")  # the login form's CSRF token
+    answer = post(client, key)
+    assert answer.status_code == 201
+    assert "Set-Cookie" not in answer.headers
+    assert "Cookie" not in answer.headers.get("Vary", "")
+    listed = client.get(f"{API}/requests.json")
+    assert listed.status_code == 200 and "Set-Cookie" not in listed.headers

@@ -152,9 +152,12 @@ def test_case_page_shows_timeline_routing_and_duplicates(app, app_ctx):
     html = client.get(f"/cases/{first}").text
     assert re.findall(r'<span class="step">([^<]+)</span>', html) == ["上报", "立案"]
     assert 'id="routing-rule">' in html
+    assert '<dd id="routing-limit">4 工作时</dd>' in html
     twin_page = client.get(f"/cases/{twin}").text
     assert f'<li data-ref="{first}">' in twin_page
     assert f'data-parent="{first}">合并到 {first}</button>' in twin_page
+    english = client.get(f"/cases/{first}?lang=en").text
+    assert '<dd id="routing-limit">4 working hours</dd>' in english
 
 
 def test_unknown_case_is_404(app):

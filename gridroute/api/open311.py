@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Flask, current_app, g, request
+from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException
 
 from gridroute.api.open311_format import FORMATS, errors, render
@@ -126,10 +127,35 @@ def _http_error(exc: HTTPException):
     return response
 
 
+class _NoSessionUnder(SessionInterface):
+    """Open311 is stateless (the api_key authenticates a POST; reads are public): its
+    requests neither read nor write the page session, so its cookie is not opened, verified
+    or saved for them. Every other path keeps the app's own session interface."""
+
+    def __init__(self, inner: SessionInterface, prefix: str):
+        self.inner = inner
+        self.prefix = prefix
+        self.null_session_class = inner.null_session_class
+
+    def open_session(self, app, request):
+        if request.path.startswith(self.prefix):
+            return self.make_null_session(app)
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if self.is_null_session(session):
+            return None
+        return self.inner.save_session(app, session, response)
+
+    def __getattr__(self, name):  # cookie names and settings as the inner interface has them
+        return getattr(self.inner, name)
+
+
 def install(app: Flask) -> None:
     """Register the blueprint, its error rendering and the public POST's rate limit."""
     from gridroute.api.limits import limit_endpoint
 
+    app.session_interface = _NoSessionUnder(app.session_interface, PREFIX)
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _http_error)
     config = app.extensions["gridroute"].config

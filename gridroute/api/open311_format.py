@@ -2,11 +2,14 @@
 or JSON, chosen by the URL's suffix; UTF-8 either way."""
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import orjson
 from flask import Response
+
+# UTF-8 text, not \u escapes; NumPy numbers (coordinates from the locator) as plain numbers
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
 # XML element of each member of a list, by the list's own element name
@@ -42,7 +45,7 @@ def to_xml(root: str, value: Any) -> bytes:
 def render(fmt: str, root: str, value: Any, status: int = 200) -> Response:
     """`root` names the XML document element; JSON carries `value` itself."""
     if fmt == "json":
-        body = json.dumps(value, ensure_ascii=False).encode("utf-8")
+        body = orjson.dumps(value, option=_JSON_OPTIONS)
     else:
         body = to_xml(root, value)
     return Response(body, status=status, content_type=FORMATS.get(fmt, FORMATS["xml"]))

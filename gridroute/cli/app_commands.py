@@ -134,6 +134,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int, 
     from waitress import serve as waitress_serve
 
     app = create_app(cfg, context=app_ctx)
+    _warm_up_map_classes()
     scheduler = None
     if cfg.app.run_scheduler and not no_scheduler:
         from gridroute.scheduler import start_background_scheduler
@@ -146,6 +147,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int, 
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+def _warm_up_map_classes() -> None:
+    """Import mapclassify (it loads scikit-learn: seconds) beside the server starting, so the
+    first dashboard request does not wait for it."""
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=("mapclassify",), daemon=True,
+                     name="warm-up-mapclassify").start()
 
 
 @click.command()

@@ -52,7 +52,7 @@ INDEX_FORMAT = 3
 indexes built by older code are rebuilt (see gridroute.grids.cache)."""
 
 _OUTSIDE_FAR = -1
-_SLICE = 65_536  # segments walked at a time
+_SLICE = 16_384  # edges walked at a time (smaller slices: less fresh memory to fault in)
 _OUTSIDE_NEAR = -2
 _MIXED_BASE = -3  # mixed bucket k is stored as -3 - k
 _EDGE_EPS = 1e-6  # safety margin of the edge walk, in bucket units

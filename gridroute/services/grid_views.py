@@ -18,7 +18,9 @@ _BUILT: dict[str, Any] = {}
 SIMPLIFY_M = 1.0
 
 
-def _frame(ctx: AppContext):
+def cell_frame(ctx: AppContext):
+    """(active grid version, GeoDataFrame of its cells with their parent codes), cached per
+    version."""
     with ctx.uow(read_only=True) as uow:
         version = uow.grid_maps.active_version()
         if version is None:
@@ -45,7 +47,7 @@ def grid_geojson(ctx: AppContext, level: str, *, street: str | None = None,
                  community: str | None = None) -> dict[str, Any]:
     if level not in LEVELS:
         raise ServiceError(f"must be one of {', '.join(LEVELS)}", field="level")
-    version, frame = _frame(ctx)
+    version, frame = cell_frame(ctx)
     cache_key = f"{version.content_hash}:{level}:{street or ''}:{community or ''}"
     cached = _BUILT.get(cache_key)
     if cached is not None:

@@ -77,6 +77,8 @@ class _Prepared:
     grid_version: int
     reported_at: datetime
     grid: Any = None  # the ActiveGrid located against (routing reads its cell tags)
+    case: Case | None = None  # the new case, located and routed (`_route`)
+    decision: Any = None  # the rule engine's decision for it
 
 
 def _number(value: Any, name: str, low: float, high: float) -> float:
@@ -214,7 +216,7 @@ def _standard_limit(ctx: AppContext, standard_id: str | None) -> str | None:
 def submit_report(ctx: AppContext, report: ReportInput, *, now: datetime | None = None,
                   uow: UnitOfWork | None = None) -> IntakeResult:
     """File one report. With an idempotency key seen before, returns that case unchanged."""
-    prepared = prepare(ctx, report)
+    prepared = _route(ctx, prepare(ctx, report))
     if uow is not None:
         return _persist(ctx, uow, prepared, now or ctx.now())
     try:
@@ -256,13 +258,11 @@ def same_report_or_refuse(existing: Case, p: _Prepared) -> None:
                        field="idempotency_key", code="idempotency_key_reused")
 
 
-def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> IntakeResult:
+def _route(ctx: AppContext, p: _Prepared) -> _Prepared:
+    """The new case, located and routed: the rule engine reads only the report, the grid and
+    the reference data in memory, so this runs before the write transaction (which then holds
+    SQLite's single write lock only for the duplicate search and the writes)."""
     report = p.report
-    if report.idempotency_key and not report.idempotency_key_new:
-        existing = uow.cases.get_by_idempotency_key(report.idempotency_key)
-        if existing is not None:
-            same_report_or_refuse(existing, p)
-            return IntakeResult(existing, created=False)
     loc = p.location
     case = Case(
         channel=p.channel, reporter=report.reporter or "", description=report.description or "",
@@ -273,18 +273,6 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
         locate_distance_m=loc.distance_m, grid_version=p.grid_version,
         category_code=report.category_code, urgency=report.urgency or Urgency.NORMAL,
         external_id=report.external_id, idempotency_key=report.idempotency_key)
-
-    policy = duplicate_policy(ctx)
-    duplicates = []
-    box = candidate_bbox(case, policy)
-    if box is not None:
-        minx, miny, maxx, maxy, since = box
-        candidates = uow.cases.duplicate_candidates(
-            case.category_code, (minx, miny, maxx, maxy), since,
-            [s.value for s in DUPLICATE_CANDIDATE_STATES])
-        duplicates = [{"public_id": c.public_id, "case_id": c.id, "distance_m": round(d, 2)}
-                      for c, d in find_duplicates(case, candidates, policy)]
-
     decision = route(ctx, case, p.reported_at, p.grid)
     case.urgency = decision.urgency or case.urgency
     case.unit_code = decision.unit_code
@@ -299,6 +287,30 @@ def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> I
         # the standard's limit as filed: a later catalogue import may change the row
         "standard_limit": _standard_limit(ctx, case.standard_id),
     }
+    p.case, p.decision = case, decision
+    return p
+
+
+def _persist(ctx: AppContext, uow: UnitOfWork, p: _Prepared, now: datetime) -> IntakeResult:
+    report = p.report
+    if report.idempotency_key and not report.idempotency_key_new:
+        existing = uow.cases.get_by_idempotency_key(report.idempotency_key)
+        if existing is not None:
+            same_report_or_refuse(existing, p)
+            return IntakeResult(existing, created=False)
+    case = p.case
+    decision = p.decision
+    policy = duplicate_policy(ctx)
+    duplicates = []
+    box = candidate_bbox(case, policy)
+    if box is not None:
+        minx, miny, maxx, maxy, since = box
+        candidates = uow.cases.duplicate_candidates(
+            case.category_code, (minx, miny, maxx, maxy), since,
+            [s.value for s in DUPLICATE_CANDIDATE_STATES])
+        duplicates = [{"public_id": c.public_id, "case_id": c.id, "distance_m": round(d, 2)}
+                      for c, d in find_duplicates(case, candidates, policy)]
+
     actor = report.actor or report.reporter or p.channel.value
     role = "inspector" if p.channel is Channel.INSPECTOR else "public" if p.channel in (
         Channel.PUBLIC, Channel.HOTLINE) else "system"

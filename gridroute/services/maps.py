@@ -301,9 +301,9 @@ def _chronic_cells(ctx: AppContext, query: MapQuery, scope) -> list[dict[str, An
 def areas(ctx: AppContext, level: str):
     """The areas of a level (GeoDataFrame in the working CRS): code, name, parent codes,
     area_km2, geometry — built once per grid version and kept with the grid."""
-    from gridroute.services.grid_views import _frame
+    from gridroute.services.grid_views import cell_frame
 
-    version, cells = _frame(ctx)
+    version, cells = cell_frame(ctx)
     key = f"maps-areas:{version.id}:{level}"
     cached = ctx.grid_cache.get(key)
     if cached is not None:
@@ -336,9 +336,9 @@ def displays(ctx: AppContext, level: str) -> dict[str, dict]:
     with 6 decimals (~0.1 m). Built on first use per grid version (the PNG never needs it)."""
     import shapely
 
-    from gridroute.services.grid_views import _frame
+    from gridroute.services.grid_views import cell_frame
 
-    version, _cells = _frame(ctx)
+    version, _cells = cell_frame(ctx)
     key = f"maps-displays:{version.id}:{level}"
     cached = ctx.grid_cache.get(key)
     if cached is not None:
@@ -455,9 +455,9 @@ def build_view(query: MapQuery, frame, indicators, *, no_data_label: str = "no c
 
 def area_name(ctx: AppContext, code: str) -> str:
     """The grid's name of a district, street or community code (the code when unnamed)."""
-    from gridroute.services.grid_views import _frame
+    from gridroute.services.grid_views import cell_frame
 
-    _version, cells = _frame(ctx)
+    _version, cells = cell_frame(ctx)
     for column in ("district", "street", "community"):
         hit = cells[cells[f"{column}_code"] == code]
         if not hit.empty:

@@ -40,6 +40,7 @@ _ACTION_OUTCOMES = {action: positive for (_, positive), action in OUTCOME_ACTION
 _POSITIVE = {True: True, "true": True, "pass": True, False: False, "false": False,
              "fail": False}
 MAX_LIMIT = 500
+_PAGE = 500  # task rows read at a time from a long history
 #: roles that see tasks (a unit operator's work is the case itself, not the inspector's task)
 TASK_ROLES = (UserRole.INSPECTOR, UserRole.ACCEPTOR, UserRole.SHIFT_LEAD,
               UserRole.DISPATCHER, UserRole.MANAGER, UserRole.ADMIN)
@@ -168,7 +169,7 @@ def _sorted(views: list[TaskView]) -> list[TaskView]:
 def list_tasks(ctx: AppContext, principal: Principal, query: TaskQuery) -> list[TaskView]:
     """Tasks in the caller's scope: an inspector's cells, a centre's street or district, the
     whole city for a city-wide role. Open tasks come soonest due first, then done and
-    cancelled ones, latest first; at most `query.limit`."""
+    cancelled ones, latest ended first (of the most recently sent); at most `query.limit`."""
     _check_role(principal)
     kinds = list(query.kinds) or list(KINDS)
     bad = [k for k in kinds if k not in KINDS]
@@ -182,11 +183,24 @@ def list_tasks(ctx: AppContext, principal: Principal, query: TaskQuery) -> list[
     if not 1 <= query.limit <= MAX_LIMIT:
         raise ServiceError(f"must be between 1 and {MAX_LIMIT}", field="limit")
     open_only = states == ["open"]
+    scope = _filter(ctx, principal, query.cells)
     with ctx.uow(read_only=True) as uow:
-        records = uow.tasks.find(_filter(ctx, principal, query.cells), kinds=kinds,
-                                 open_only=open_only, inspector=query.inspector)
-    views = [v for v in (_view(ctx, r) for r in records) if v.state in states]
-    return _sorted(views)[:query.limit]
+        if open_only:  # few: only the cases now waiting for an inspector are read
+            records = uow.tasks.find(scope, kinds=kinds, open_only=True,
+                                     inspector=query.inspector)
+            views = [_view(ctx, r) for r in records]
+        else:  # a long history: read newest first, a page at a time, until `limit` match
+            views, before = [], None
+            while len(views) < query.limit:
+                records = uow.tasks.find(scope, kinds=kinds, before_id=before,
+                                         max_rows=_PAGE)
+                views += [v for v in (_view(ctx, r) for r in reversed(records))
+                          if v.state in states
+                          and (query.inspector is None or v.inspector == query.inspector)]
+                if len(records) < _PAGE:
+                    break
+                before = records[0].id  # the oldest read so far
+    return _sorted([v for v in views if v.state in states])[:query.limit]
 
 
 def my_tasks(ctx: AppContext, principal: Principal, *, kinds: Sequence[str] = (),

@@ -82,10 +82,13 @@ class TaskRepository:
 
     def find(self, f: CaseFilter, *, kinds: Sequence[str] = ("verify", "check"),
              open_only: bool = False, inspector: str | None = None,
-             case_ids: Sequence[int] | None = None) -> list[TaskRecord]:
-        """Tasks of the kinds on the cases `f` selects. `open_only` keeps the open tasks
-        (cheap: only cases now in a task state are read); `inspector` keeps the tasks sent to
-        that inspector; `case_ids` keeps the tasks of those cases."""
+             case_ids: Sequence[int] | None = None, before_id: int | None = None,
+             max_rows: int | None = None) -> list[TaskRecord]:
+        """Tasks of the kinds on the cases `f` selects, oldest first. `open_only` keeps the
+        open tasks (cheap: only cases now in a task state are read); `inspector` keeps the
+        tasks sent to that inspector; `case_ids` keeps the tasks of those cases. `max_rows`
+        reads at most that many of the newest tasks with an id below `before_id` (a page of
+        a long history; fewer may remain after the `inspector` filter)."""
         sends = [a for a, k in SEND_ACTIONS.items() if k in kinds]
         if not sends:
             return []
@@ -97,11 +100,14 @@ class TaskRepository:
             where.append(c.state.in_([KIND_STATES[k] for k in kinds]))
             if inspector is not None:
                 where.append(c.inspector == inspector)
+        if before_id is not None:
+            where.append(_E.id < before_id)
         query = (sa.select(t.cases, *_EVENT_COLS)
                  .join(t.case_events, _E.case_id == c.id)
-                 .where(_E.action.in_(sends), *where)
-                 .order_by(_E.id))
-        rows = self._conn.execute(query).all()
+                 .where(_E.action.in_(sends), *where))
+        if max_rows is not None:
+            query = query.order_by(_E.id.desc()).limit(max_rows)
+        rows = sorted(self._conn.execute(query).all(), key=lambda r: r.event_id)
         cases: dict[int, Case] = {}
         for row in rows:
             if row.case_id not in cases:
