@@ -63,11 +63,11 @@ class ReportRepository:
         self.conn = conn
 
     def _epoch(self, column):
+        """The instant as epoch seconds. SQLite: from julianday(), rounded to the
+        millisecond (julianday's double is exact to about 20 µs at today's dates; the
+        indicators compare minutes and hours)."""
         if self.conn.dialect.name == "sqlite":
-            # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC (tables.UtcDateTime): whole seconds
-            # plus the fraction, exact to the microsecond (julianday() is not)
-            return (sa.cast(sa.func.strftime("%s", column), sa.Integer)
-                    + sa.cast(sa.func.substr(column, 20), sa.Float))
+            return sa.func.round((sa.func.julianday(column) - 2440587.5) * 86400000.0) / 1000.0
         return sa.cast(sa.extract("epoch", column), sa.Float)
 
     def _cohort(self, q: HistoryQuery):
@@ -100,46 +100,50 @@ class ReportRepository:
     def history(self, q: HistoryQuery) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(cases, events) column tables of the period's cases."""
         c, e, s = t.cases.c, t.case_events.c, t.standards.c
+        if self.conn.dialect.name == "postgresql":
+            # two short queries: compiling them (JIT) would cost more than running them
+            self.conn.exec_driver_sql("SET LOCAL jit = off")
         cohort = self._cohort(q).subquery()
-        keys = [c[name] for name in q.key_columns]
+        in_cohort = sa.select(cohort.c.case_id)
+        # only the columns the indicators read; names as small integer codes (no string per
+        # row), strings where they are the answer (grid codes, units, people)
         limit = sa.func.coalesce(c.routing["limit"].as_string(),
-                                 c.routing["standard_limit"].as_string())
-        # names as small integer codes (no string per row), strings only where needed
-        case_sel = (sa.select(c.id, _coded(c.channel, CHANNELS),
-                              c.reporter if q.with_actor or q.with_inspector else sa.null(),
-                              _coded(c.urgency, URGENCIES),
-                              c.category_code if q.with_category else sa.null(), *keys,
-                              limit, s.limit_amount, s.limit_unit,
-                              c.reported_at if q.with_public_id else sa.null())
+                                 c.routing["standard_limit"].as_string(),
+                                 sa.cast(s.limit_amount, sa.String) + " " + s.limit_unit)
+        case_cols = {"case_id": c.id, "channel": _coded(c.channel, CHANNELS),
+                     "urgency": _coded(c.urgency, URGENCIES), "handle_limit": limit}
+        for name in q.key_columns:
+            case_cols[name] = c[name]
+        if q.with_actor or q.with_inspector:
+            case_cols["reporter"] = c.reporter
+        if q.with_category:
+            case_cols["category_code"] = c.category_code
+        if q.with_public_id:
+            case_cols["reported_at"] = c.reported_at
+        case_sel = (sa.select(*case_cols.values())
                     .select_from(t.cases.outerjoin(t.standards, s.id == c.standard_id))
-                    .where(c.id.in_(sa.select(cohort.c.case_id))))
-        cases = self._frame(case_sel, columns=["case_id", "channel", "reporter", "urgency", "category_code",
-                                *q.key_columns, "routing_limit", "std_amount", "std_unit",
-                                "reported_at"])
-        missing = cases["routing_limit"].isna() & cases["std_amount"].notna()
-        if missing.any():
-            cases.loc[missing, "routing_limit"] = [
-                f"{a:g} {u}" for a, u in zip(cases.loc[missing, "std_amount"],
-                                             cases.loc[missing, "std_unit"])]
+                    .where(c.id.in_(in_cohort)))
+        cases = self._frame(case_sel, columns=list(case_cols))
         if q.with_public_id:
             reported = pd.to_datetime(cases["reported_at"], utc=True, format="mixed")
             cases["public_id"] = [public_id_of(i, r) for i, r in
                                   zip(cases["case_id"].tolist(), reported.tolist())]
-        cases = cases.rename(columns={"routing_limit": "handle_limit"}).drop(
-            columns=["std_amount", "std_unit", "reported_at"])
+            cases = cases.drop(columns=["reported_at"])
 
-        inspector = (sa.case((e.action.in_(["send_verify", "send_check"]),
-                              e.payload["inspector"].as_string()))
-                     if q.with_inspector else sa.null())
-        event_sel = (sa.select(e.case_id, e.seq, _coded(e.action, ACTIONS), self._epoch(e.at),
-                               e.actor if q.with_actor else sa.null(),
-                               sa.case((e.action == "dispatch", e.unit_code)),
-                               _coded(e.to_state, STATES), inspector)
-                     .where(e.case_id.in_(sa.select(cohort.c.case_id)), e.at <= q.as_of))
+        event_cols = {"case_id": e.case_id, "seq": e.seq,
+                      "action": _coded(e.action, ACTIONS), "at": self._epoch(e.at),
+                      "unit_code": sa.case((e.action == "dispatch", e.unit_code)),
+                      "to_state": _coded(e.to_state, STATES)}
+        if q.with_actor:
+            event_cols["actor"] = e.actor
+        if q.with_inspector:
+            event_cols["inspector"] = sa.case((e.action.in_(["send_verify", "send_check"]),
+                                               e.payload["inspector"].as_string()))
+        event_sel = (sa.select(*event_cols.values())
+                     .where(e.case_id.in_(in_cohort), e.at <= q.as_of))
         if q.actions is not None:
             event_sel = event_sel.where(e.action.in_(sorted(q.actions)))
-        events = self._frame(event_sel, columns=["case_id", "seq", "action", "at", "actor", "unit_code",
-                                 "to_state", "inspector"])
+        events = self._frame(event_sel, columns=list(event_cols))
         events["at"] = events["at"].astype("float64")
         return cases, events
 
@@ -190,8 +194,10 @@ def bulk_insert_history(engine, cases: pd.DataFrame, events: pd.DataFrame,
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.exec_driver_sql("ANALYZE")
-        if engine.dialect.name == "sqlite":
+            # the visibility map too: index-only scans of the history index
+            conn.exec_driver_sql("VACUUM ANALYZE")
+        else:
+            conn.exec_driver_sql("ANALYZE")
             conn.commit()
 
 

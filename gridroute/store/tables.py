@@ -242,6 +242,8 @@ case_events = Table(
     UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
     # indicators: the cases of a period from their report/file events (migration 0011)
     Index("ix_case_events_action_at", "action", "at", "case_id"),
+    # ... and their events, read from the index alone (migration 0011)
+    Index("ix_case_events_history", "case_id", "seq", "action", "at", "to_state", "unit_code"),
 )
 
 # One row per phase clock of a case; `next_due` is the earliest pending light/level time and is
