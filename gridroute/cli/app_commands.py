@@ -142,6 +142,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int, 
         scheduler = start_background_scheduler(app_ctx)
     click.echo(f"gridroute serving on http://{host}:{port}/ with waitress x {threads} threads "
                f"(scheduler {'on' if scheduler else 'off'})")
+    # Everything built at start-up (grid, locator, rules, reference data: millions of objects)
+    # lives as long as the process: kept out of the cyclic garbage collector, whose full
+    # passes over it would otherwise stall every request thread for tens of milliseconds.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     try:
         waitress_serve(app, host=host, port=port, threads=threads)
     finally:
