@@ -34,6 +34,16 @@ def add_users(ctx) -> None:
         add_user(ctx, name, role=role, password=PASSWORD, unit_code=unit, scope=scope)
 
 
+def app_with_users(ctx):
+    """The app on `ctx` with the test users added (the pages' test-client fixture)."""
+    from gridroute.app import create_app
+
+    add_users(ctx)
+    app = create_app(ctx.config, context=ctx)
+    app.config["TESTING"] = True
+    return app
+
+
 def report(ctx, lonlat=IN_STREET_1, description="垃圾", category="E0102", at=None):
     return submit_report(ctx, ReportInput(
         channel="inspector", category_code=category, lon=lonlat[0], lat=lonlat[1],

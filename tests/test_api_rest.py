@@ -3,7 +3,6 @@ errors naming the field in the request's language, cursor pages, reference data,
 the routing preview (issue 11 points 3, 4, 8)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ from gridroute.app import create_app
 from gridroute.services.intake import ReportInput, submit_report
 from gridroute.services.users import add_user, create_token
 from gridroute.services.workflow import perform
+from helpers_api import api_with_users
 
 pytestmark = pytest.mark.db
 SH = ZoneInfo("Asia/Shanghai")
@@ -34,21 +34,6 @@ IN_STREET_1 = (121.48, 31.23)          # cell 310101001005015 (南京东路街�
 IN_STREET_2 = (121.481671, 31.24577)   # cell 310101002001001 (外滩街道)
 
 
-@dataclass
-class Api:
-    client: object
-    tokens: dict
-    ctx: object
-    cases: dict
-
-    def call(self, method, path, user=None, lang="en", **kw):
-        headers = dict(kw.pop("headers", {}))
-        if user:
-            headers["Authorization"] = f"Bearer {self.tokens[user]}"
-        headers.setdefault("Accept-Language", lang)
-        return self.client.open(path, method=method, headers=headers, **kw)
-
-
 def _file(ctx, lonlat, unit, description):
     case = submit_report(ctx, ReportInput(
         channel="inspector", category_code="E0102", lon=lonlat[0], lat=lonlat[1],
@@ -61,15 +46,10 @@ def _file(ctx, lonlat, unit, description):
 
 @pytest.fixture
 def api(app_ctx):
-    app = create_app(app_ctx.config, context=app_ctx)
-    app.config["TESTING"] = True
-    tokens = {}
-    for name, (role, unit, scope) in USERS.items():
-        add_user(app_ctx, name, role=role, password="correct-horse", unit_code=unit, scope=scope)
-        tokens[name] = create_token(app_ctx, name, actor="test")[1]
-    cases = {"c1": _file(app_ctx, IN_STREET_1, "310101001-enforcement", "垃圾 一"),
-             "c2": _file(app_ctx, IN_STREET_2, "310101002-enforcement", "垃圾 二")}
-    return Api(app.test_client(), tokens, app_ctx, cases)
+    api = api_with_users(app_ctx, USERS)
+    api.cases = {"c1": _file(app_ctx, IN_STREET_1, "310101001-enforcement", "垃圾 一"),
+                 "c2": _file(app_ctx, IN_STREET_2, "310101002-enforcement", "垃圾 二")}
+    return api
 
 
 def test_without_credentials_every_endpoint_answers_401_in_the_request_language(api):

@@ -4,16 +4,14 @@ transaction with optimistic versions (issue 11 point 3)."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from gridroute.app import create_app
 from gridroute.services.intake import ReportInput, submit_report
-from gridroute.services.users import add_user, create_token
 from gridroute.services.workflow import perform
+from helpers_api import api_with_users
 
 pytestmark = pytest.mark.db
 SH = ZoneInfo("Asia/Shanghai")
@@ -30,20 +28,6 @@ USERS = {
 }
 IN_STREET_1 = (121.48, 31.23)          # cell 310101001005015
 IN_STREET_2 = (121.481671, 31.24577)   # cell 310101002001001
-
-
-@dataclass
-class Api:
-    client: object
-    tokens: dict
-    ctx: object
-
-    def call(self, method, path, user=None, lang="en", **kw):
-        headers = dict(kw.pop("headers", {}))
-        if user:
-            headers["Authorization"] = f"Bearer {self.tokens[user]}"
-        headers.setdefault("Accept-Language", lang)
-        return self.client.open(path, method=method, headers=headers, **kw)
 
 
 def _report(ctx, lonlat, description, at=T0):
@@ -74,14 +58,7 @@ def _resolved(ctx, lonlat, description, unit="310101001-enforcement", at=T0):
 
 @pytest.fixture
 def api(public_ctx):
-    ctx = public_ctx
-    app = create_app(ctx.config, context=ctx)
-    app.config["TESTING"] = True
-    tokens = {}
-    for name, (role, unit, scope) in USERS.items():
-        add_user(ctx, name, role=role, password="correct-horse", unit_code=unit, scope=scope)
-        tokens[name] = create_token(ctx, name, actor="test")[1]
-    return Api(app.test_client(), tokens, ctx)
+    return api_with_users(public_ctx, USERS)
 
 
 def _tasks(api, user, query=""):

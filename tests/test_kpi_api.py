@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gridroute.app import create_app
 from gridroute.services.intake import ReportInput, submit_report
-from gridroute.services.users import add_user, create_token
 from gridroute.services.workflow import perform
+from helpers_api import api_with_users
 
 pytestmark = pytest.mark.db
 SH = ZoneInfo("Asia/Shanghai")
@@ -86,14 +85,9 @@ USERS = {"mgr1": ("manager", None, "310101001"), "admin": ("admin", None, ""),
 
 @pytest.fixture
 def api(app_ctx):
-    app = create_app(app_ctx.config, context=app_ctx)
-    app.config["TESTING"] = True
-    tokens = {}
-    for name, (role, unit, scope) in USERS.items():
-        add_user(app_ctx, name, role=role, password="correct-horse", unit_code=unit, scope=scope)
-        tokens[name] = create_token(app_ctx, name, actor="test")[1]
+    rest = api_with_users(app_ctx, USERS)
+    tokens, client = rest.tokens, rest.client
     ids = build_history(app_ctx)
-    client = app.test_client()
 
     def call(path, user=None, **query):
         headers = {"Accept-Language": "en"}

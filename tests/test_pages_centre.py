@@ -9,9 +9,8 @@ import re
 import pytest
 
 from browser_fixtures import axe_violations, login, screenshot
-from gridroute.app import create_app
 from gridroute.services.workflow import perform
-from pages_helpers import (IN_STREET_1, IN_STREET_2, PASSWORD, UNIT1, UNIT2, add_users,
+from pages_helpers import (IN_STREET_1, IN_STREET_2, PASSWORD, UNIT1, UNIT2, app_with_users,
                            case_of, dispatched, filed, log_in, report)
 
 pytestmark = pytest.mark.db
@@ -19,10 +18,7 @@ pytestmark = pytest.mark.db
 
 @pytest.fixture
 def app(app_ctx):
-    add_users(app_ctx)
-    app = create_app(app_ctx.config, context=app_ctx)
-    app.config["TESTING"] = True
-    return app
+    return app_with_users(app_ctx)
 
 
 def _actions(html: str) -> list[str]:

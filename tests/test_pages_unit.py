@@ -8,9 +8,8 @@ import re
 
 import pytest
 
-from gridroute.app import create_app
 from gridroute.services.workflow import perform
-from pages_helpers import (IN_STREET_1, IN_STREET_2, UNIT1, UNIT2, add_users, case_of,
+from pages_helpers import (IN_STREET_1, IN_STREET_2, UNIT1, UNIT2, app_with_users, case_of,
                            dispatched, log_in, png_bytes)
 
 pytestmark = pytest.mark.db
@@ -18,10 +17,7 @@ pytestmark = pytest.mark.db
 
 @pytest.fixture
 def app(app_ctx):
-    add_users(app_ctx)
-    app = create_app(app_ctx.config, context=app_ctx)
-    app.config["TESTING"] = True
-    return app
+    return app_with_users(app_ctx)
 
 
 def _rows(html):
