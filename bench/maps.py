@@ -111,6 +111,9 @@ def synthesize(n_cases: int, n_cells: int, seed: int = 13) -> tuple[pd.DataFrame
     day = rng.integers(0, 330, n_cases)
     minute = rng.normal(13 * 60, 150, n_cases).clip(7 * 60, 21 * 60).astype("int64")
     reported_us = (day * 1440 + minute - 8 * 60) * MIN + rng.integers(0, MIN, n_cases)
+    # ids follow the report time and events are stored in the order they happened, as a
+    # live system writes them (the history index then holds a month's cases together)
+    reported_us = np.sort(reported_us)
     kind = rng.choice(len(SCENARIOS), size=n_cases, p=[s[0] for s in SCENARIOS])
     case_id = np.arange(1, n_cases + 1)
     street = np.array([c[:9] for c in cell], dtype=object)
@@ -150,6 +153,7 @@ def synthesize(n_cases: int, n_cells: int, seed: int = 13) -> tuple[pd.DataFrame
         cases.loc[ids, "version"] = len(steps)
         cases.loc[ids, "state"] = steps[-1][1]
     events = pd.concat(parts, ignore_index=True)
+    events = events.sort_values(["at", "case_id", "seq"], kind="stable", ignore_index=True)
     events["at"] = _text_times(events["at"].to_numpy())
     events.insert(0, "id", np.arange(1, len(events) + 1))
     return cases, events

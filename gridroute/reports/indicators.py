@@ -105,6 +105,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -120,7 +121,9 @@ __all__ = [
     "ACTIONS", "STATES", "GROUPINGS", "GEO_GROUPINGS", "REGION_KEYS", "UNIT_KEYS",
     "DISPATCHER_KEYS", "INSPECTOR_KEYS", "SHIFT_LEAD_KEYS", "LOWER_IS_BETTER",
     "CentreLimits", "ReportSettings", "History", "columns_for", "compute", "grade_of",
-    "parse_weights", "needed_actions", "compute_frame", "rows_of",
+    "parse_weights", "needed_actions", "compute_frame", "rows_of", "FACT_FLAGS",
+    "FACTS_FORMAT", "GROUP_COLUMNS", "case_facts", "groups_of", "groups_from_facts",
+    "region_frame",
 ]
 
 # --------------------------------------------------------------------------- vocabulary
@@ -391,6 +394,43 @@ def compute_frame(history: History, *, start: _dt.datetime, end: _dt.datetime,
     settings = settings or ReportSettings()
     t0, t1, tq = _epoch(start), _epoch(end), _epoch(as_of)
 
+    r = _replay(history, t0=t0, t1=t1, tq=tq, calendar=calendar,
+                default_handle_limit=default_handle_limit, category=category)
+    if by in GEO_GROUPINGS or by == "unit":
+        return region_frame(_groups_at(r, by), by, settings)
+    cases, n, ev, ci, act, at, own = r.cases, r.n, r.ev, r.ci, r.act, r.at, r.own
+    in_cohort, report_at, reported_in, filed_at = r.in_cohort, r.report_at, r.reported_in, \
+        r.filed_at
+    voided, self_handled = r.voided, r.self_handled
+    if by == "dispatcher":
+        return _dispatcher_rows(ci, act, at, ev, in_cohort, report_at, cases, limits, own,
+                                calendar, settings)
+    if by == "shift_lead":
+        fm = (act == A["file"]) & in_cohort[ci]
+        urgent = _codes(cases["urgency"], URGENCIES) == URGENCIES.index("urgent")
+        file_at, c = at[fm], ci[fm]
+        taken = _limit_taken(own, report_at[c], file_at, urgent[c], limits.file,
+                             limits.file_urgent, calendar)
+        frame = pd.DataFrame({"key": ev["actor"].to_numpy(dtype=object)[fm],
+                              "filed": 1, "filed_on_time": taken.astype("int64")})
+        if frame.empty:
+            return _empty(by)
+        g = frame.groupby("key", sort=True).sum(numeric_only=True)
+        out = pd.DataFrame({"group": g.index.to_numpy(dtype=object),
+                            "filed": g["filed"].to_numpy(dtype="int64"),
+                            "filed_on_time": g["filed_on_time"].to_numpy(dtype="int64")})
+        out["on_time_filing_rate"] = _rate(out["filed_on_time"], out["filed"])
+        return _scored(out, settings.weights["shift_lead"], by)
+    return _inspector_rows(ci, act, at, ev, cases, n, reported_in, in_cohort, filed_at,
+                           voided, self_handled, limits, own, tq, calendar, settings)
+
+
+
+def _replay(history: History, *, t0: float, t1: float, tq: float, calendar: WorkingCalendar,
+            default_handle_limit: str, category: str | None) -> SimpleNamespace:
+    """Every per-case fact of the cases of ``history`` as read at ``tq`` (events after it
+    ignored): states, flags, the handling clock replayed, the period's cohort ``[t0, t1)``.
+    Arrays are indexed by case position (``cases`` row) or by event (``ci`` its case)."""
     cases = history.cases
     if category:
         cat = cases["category_code"].astype("string")
@@ -491,6 +531,9 @@ def compute_frame(history: History, *, start: _dt.datetime, end: _dt.datetime,
     span_own = own.between(h_at, next_at, limit_working[h_ci]) if m else np.zeros(0)
     span_work = timeline.between(h_at, next_at) if m else np.zeros(0)
     consumed = np.bincount(run_id, weights=np.where(running, span_own, 0.0), minlength=nruns)
+    # ... and before each case's last handling event (a running clock's deadline, below)
+    consumed_before = np.bincount(run_id, weights=np.where(running & ~last_in_case, span_own, 0.0),
+                                  minlength=nruns)
     run_ext = np.bincount(run_id, weights=(h_act == A["approve_extension"]), minlength=nruns)
     run_case = np.zeros(nruns, dtype="int64")
     run_case[run_id[run_start]] = h_ci[run_start]
@@ -498,10 +541,16 @@ def compute_frame(history: History, *, start: _dt.datetime, end: _dt.datetime,
     run_late = consumed > allotted + 1e-6
     late = np.zeros(n, dtype=bool)
     has_run = np.zeros(n, dtype=bool)
+    running_last = np.zeros(n, dtype=bool)
+    last_h_at = np.full(n, np.nan)
+    left = np.zeros(n)  # allotted − consumed before the last handling event
     if m:
         last_run = run_id[last_in_case]
         late[h_ci[last_in_case]] = run_late[last_run]
         has_run[h_ci[last_in_case]] = True
+        running_last[h_ci[last_in_case]] = running[last_in_case]
+        last_h_at[h_ci[last_in_case]] = h_at[last_in_case]
+        left[h_ci[last_in_case]] = allotted[last_run] - consumed_before[last_run]
     # working hours of the runs of the case's final unit (another unit's run is not its time)
     run_work = np.bincount(run_id, weights=np.where(running, span_work, 0.0), minlength=nruns)
     run_unit = np.full(nruns, None, dtype=object)
@@ -526,56 +575,195 @@ def compute_frame(history: History, *, start: _dt.datetime, end: _dt.datetime,
         hit[c[same]] = True
         return hit
 
-    reworked = due & with_unit(is_("check_fail", "review_fail"))
-    extended = due & with_unit(is_("approve_extension"))
+    reworked_with_unit = with_unit(is_("check_fail", "review_fail"))
+    extended_with_unit = with_unit(is_("approve_extension"))
+    reworked = due & reworked_with_unit
+    extended = due & extended_with_unit
     closed_on_time = in_cohort & closed & (self_handled | appeal_ok | (has_run & ~late))
 
-    if by in GEO_GROUPINGS or by == "unit":
-        if by == "unit":
-            key = case_unit
-            keep = pd.notna(key) & (in_cohort | due)
-        else:
-            key = cases[f"{by}_code"].to_numpy(dtype=object) if n else np.zeros(0, object)
-            keep = reported_in | in_cohort
-        flags = {
-            "reported": reported_in, "filed": in_cohort, "voided": in_cohort & voided,
-            "merged": in_cohort & merged, "suspended": in_cohort & suspended,
-            "closed": in_cohort & closed, "closed_on_time": closed_on_time,
-            "public": in_cohort & public & verified, "self_handled": in_cohort & self_handled,
-            "due_to_handle": due, "handled": handled, "handled_on_time": handled_on_time,
-            "reworked": reworked, "overdue_open": overdue_open, "extended": extended,
-        }
-        # group codes in key order (None last), then one bincount per column
-        codes, groups = pd.factorize(pd.Series(key[keep], dtype=object), sort=True,
-                                     use_na_sentinel=False)
-        k = len(groups)
-        g = {name: np.bincount(codes, weights=flag[keep], minlength=k).astype("int64")
-             for name, flag in flags.items()}
-        g["work_hours"] = np.bincount(codes, weights=np.where(handled, work_hours, 0.0)[keep],
-                                      minlength=k)
-        group_keys = [None if pd.isna(x) else x for x in groups.tolist()]
-        return _region_rows(group_keys, g, by, settings)
-    if by == "dispatcher":
-        return _dispatcher_rows(ci, act, at, ev, in_cohort, report_at, cases, limits, own,
-                                calendar, settings)
-    if by == "shift_lead":
-        fm = (act == A["file"]) & in_cohort[ci]
-        urgent = _codes(cases["urgency"], URGENCIES) == URGENCIES.index("urgent")
-        file_at, c = at[fm], ci[fm]
-        taken = _limit_taken(own, report_at[c], file_at, urgent[c], limits.file,
-                             limits.file_urgent, calendar)
-        frame = pd.DataFrame({"key": ev["actor"].to_numpy(dtype=object)[fm],
-                              "filed": 1, "filed_on_time": taken.astype("int64")})
-        if frame.empty:
-            return _empty(by)
-        g = frame.groupby("key", sort=True).sum(numeric_only=True)
-        out = pd.DataFrame({"group": g.index.to_numpy(dtype=object),
-                            "filed": g["filed"].to_numpy(dtype="int64"),
-                            "filed_on_time": g["filed_on_time"].to_numpy(dtype="int64")})
-        out["on_time_filing_rate"] = _rate(out["filed_on_time"], out["filed"])
-        return _scored(out, settings.weights["shift_lead"], by)
-    return _inspector_rows(ci, act, at, ev, cases, n, reported_in, in_cohort, filed_at,
-                           voided, self_handled, limits, own, tq, calendar, settings)
+    first = _first_index(ci)
+    last_at = np.full(n, np.nan)
+    if len(ci):
+        last_at[ci[first]] = np.maximum.reduceat(at, first)
+    return SimpleNamespace(
+        cases=cases, n=n, ev=ev, ci=ci, act=act, at=at, unit=unit, own=own, timeline=timeline,
+        tq=tq, report_at=report_at, filed_at=filed_at, last_at=last_at, state=state,
+        in_cohort=in_cohort, reported_in=reported_in, self_handled=self_handled, merged=merged,
+        verified=verified, appeal_ok=appeal_ok, voided=voided, suspended=suspended,
+        closed=closed, public=public, case_unit=case_unit, dispatched=dispatched,
+        returned_away=returned_away, handled_state=handled_state, late=late, has_run=has_run,
+        work_hours=work_hours, due=due, handled=handled, handled_on_time=handled_on_time,
+        overdue_open=overdue_open, reworked=reworked, extended=extended,
+        reworked_with_unit=reworked_with_unit, extended_with_unit=extended_with_unit,
+        closed_on_time=closed_on_time, running_last=running_last, last_h_at=last_h_at,
+        left=left, limit_working=limit_working)
+
+
+
+# --------------------------------------------------------------------------- stored facts
+#
+# The region and unit indicators need, per case, a handful of facts that stop changing once
+# the case's last event has happened, plus three that depend on the period and ``as_of``:
+# whether it was filed and reported in the period, and whether its handling clock is late.
+# The facts of a case "as of its last event" can therefore be stored (store/reports.py keeps
+# them, keyed by the case version and the calendar) and a report groups them in SQL; the
+# formulas stay here, in :func:`region_frame`, for both the stored and the replayed facts.
+
+#: The as_of-independent facts of a case, as bits of one integer (position = bit).
+FACT_FLAGS: tuple[str, ...] = (
+    "voided", "suspended", "closed", "returned_away", "handled_state", "self_handled",
+    "merged", "verified", "appeal_ok", "public", "dispatched", "reworked_with_unit",
+    "extended_with_unit", "has_run",
+)
+#: Bumped whenever the meaning of a stored fact changes (stored facts of another format are
+#: recomputed).
+FACTS_FORMAT = 1
+#: Columns of a groups table (:func:`region_frame`'s input): the group key, the flag bits, the
+#: period and lateness bits, how many cases share them and their handling hours.
+GROUP_COLUMNS = ("key", "flags", "filed_in", "reported_in", "late", "cases", "work_hours")
+_BIG = 1e18  # a deadline that is never reached (no working time left in the calendar)
+
+
+def _flags_of(r: SimpleNamespace) -> np.ndarray:
+    bits = np.zeros(r.n, dtype="int64")
+    for position, name in enumerate(FACT_FLAGS):
+        bits |= np.asarray(getattr(r, name), dtype="int64") << position
+    return bits
+
+
+def _groups_at(r: SimpleNamespace, by: str) -> pd.DataFrame:
+    """The replayed cases as a groups table, one row per case."""
+    if by == "unit":
+        key = r.case_unit
+    else:
+        key = r.cases[f"{by}_code"].to_numpy(dtype=object) if r.n else np.zeros(0, object)
+    return pd.DataFrame({"key": key, "flags": _flags_of(r), "filed_in": r.in_cohort,
+                         "reported_in": r.reported_in, "late": r.late, "cases": 1,
+                         "work_hours": r.work_hours}, columns=list(GROUP_COLUMNS))
+
+
+def groups_of(history: History, *, start: _dt.datetime, end: _dt.datetime,
+              as_of: _dt.datetime, by: str, calendar: WorkingCalendar,
+              default_handle_limit: str = "1 working_days") -> pd.DataFrame:
+    """The cases of ``history`` replayed at ``as_of`` as a groups table (one row per case)
+    for :func:`region_frame`: the cases whose stored facts cannot serve."""
+    if by not in GEO_GROUPINGS and by != "unit":
+        raise ValueError(f"groups are for {', '.join(GEO_GROUPINGS)} and unit, not {by!r}")
+    r = _replay(history, t0=_epoch(start), t1=_epoch(end), tq=_epoch(as_of),
+                calendar=calendar, default_handle_limit=default_handle_limit, category=None)
+    return _groups_at(r, by)
+
+
+def region_frame(groups: pd.DataFrame, by: str, settings: ReportSettings | None = None
+                 ) -> pd.DataFrame:
+    """The region (cell … district) or unit indicators from a groups table (columns
+    :data:`GROUP_COLUMNS`: one row per case, or per set of cases sharing key and bits)."""
+    settings = settings or ReportSettings()
+    if not len(groups):
+        return _empty(by)
+    bits = groups["flags"].to_numpy(dtype="int64")
+    f = {name: (bits >> position) & 1 == 1 for position, name in enumerate(FACT_FLAGS)}
+    in_cohort = groups["filed_in"].to_numpy(dtype=bool)
+    reported_in = groups["reported_in"].to_numpy(dtype=bool)
+    late = groups["late"].to_numpy(dtype=bool)
+    weight = groups["cases"].to_numpy(dtype="int64")
+    key = groups["key"].to_numpy(dtype=object)
+    due = in_cohort & f["dispatched"] & ~f["returned_away"] & ~f["voided"] & \
+        ~f["suspended"] & ~f["self_handled"]
+    handled = due & f["handled_state"]
+    appeal_ok = f["appeal_ok"]
+    flags = {
+        "reported": reported_in, "filed": in_cohort, "voided": in_cohort & f["voided"],
+        "merged": in_cohort & f["merged"], "suspended": in_cohort & f["suspended"],
+        "closed": in_cohort & f["closed"],
+        "closed_on_time": in_cohort & f["closed"] & (f["self_handled"] | appeal_ok |
+                                                    (f["has_run"] & ~late)),
+        "public": in_cohort & f["public"] & f["verified"],
+        "self_handled": in_cohort & f["self_handled"],
+        "due_to_handle": due, "handled": handled, "handled_on_time": handled & (~late | appeal_ok),
+        "reworked": due & f["reworked_with_unit"],
+        "overdue_open": due & ~f["handled_state"] & late & ~appeal_ok,
+        "extended": due & f["extended_with_unit"],
+    }
+    if by == "unit":
+        keep = pd.notna(key) & (in_cohort | due)
+    else:
+        keep = reported_in | in_cohort
+    # group codes in key order (None last), then one bincount per column
+    codes, uniques = pd.factorize(pd.Series(key[keep], dtype=object), sort=True,
+                                  use_na_sentinel=False)
+    k = len(uniques)
+    w = weight[keep]
+    g = {name: np.bincount(codes, weights=(w * flag[keep]), minlength=k).astype("int64")
+         for name, flag in flags.items()}
+    hours = groups["work_hours"].to_numpy(dtype="float64")
+    g["work_hours"] = np.bincount(codes, weights=np.where(handled, hours, 0.0)[keep],
+                                  minlength=k)
+    group_keys = [None if pd.isna(x) else x for x in uniques.tolist()]
+    return _region_rows(group_keys, g, by, settings)
+
+
+def case_facts(history: History, *, calendar: WorkingCalendar,
+               default_handle_limit: str = "1 working_days") -> pd.DataFrame:
+    """Each case's facts as of its last event, for storing: valid for any ``as_of`` at or
+    after ``last_at``. Columns: case_id, last_at, report_at, filed_at (epoch seconds, NaN =
+    none), flags (:data:`FACT_FLAGS` bits), unit_code (of the last dispatch), work_hours,
+    late (the stopped clock's verdict) and deadline (a running clock: late exactly when
+    ``as_of > deadline``; NaN when stopped), exact (False: the facts need the events at
+    every ``as_of``, e.g. a handled case whose clock still runs; such a case is replayed)."""
+    ev = history.events
+    if not len(history.cases) or not len(ev):
+        return pd.DataFrame({name: pd.Series([], dtype=object) for name in _FACT_COLUMNS})
+    at_max = float(ev["at"].max())
+    r = _replay(history, t0=at_max, t1=at_max, tq=at_max, calendar=calendar,
+                default_handle_limit=default_handle_limit, category=None)
+    running = r.running_last
+    # a running clock is late once its own time since the last handling event exceeds what
+    # is left: natural limits add seconds, working limits walk the working timeline
+    target = r.left + 1e-6
+    deadline = np.full(r.n, np.nan)
+    natural = running & ~r.limit_working
+    deadline[natural] = r.last_h_at[natural] + target[natural]
+    working = running & r.limit_working
+    if working.any():
+        starts = r.last_h_at[working]
+        found = np.full(len(starts), np.nan)
+        for days in (120, 4000):
+            todo = np.isnan(found)
+            if not todo.any():
+                break
+            line = WorkingTimeline(calendar, float(starts[todo].min()),
+                                   float(starts[todo].max()) + days * 86400.0)
+            found[todo] = line.last_instant_within(line.at(starts[todo]) +
+                                                   target[working][todo])
+        deadline[working] = np.where(np.isnan(found), _BIG, found)
+    return pd.DataFrame({
+        "case_id": r.cases["case_id"].to_numpy(), "last_at": r.last_at,
+        "report_at": r.report_at, "filed_at": r.filed_at, "flags": _flags_of(r),
+        "unit_code": r.case_unit, "work_hours": r.work_hours,
+        "late": np.where(running, False, r.late), "deadline": deadline,
+        "exact": ~(running & r.handled_state)}, columns=list(_FACT_COLUMNS))
+
+
+_FACT_COLUMNS = ("case_id", "last_at", "report_at", "filed_at", "flags", "unit_code",
+                 "work_hours", "late", "deadline", "exact")
+
+
+def groups_from_facts(facts: pd.DataFrame, keys, *, start: _dt.datetime, end: _dt.datetime,
+                      as_of: _dt.datetime) -> pd.DataFrame:
+    """Stored facts read at ``as_of`` as a groups table (one row per case): what the
+    database's GROUP BY does, for tests and small data. ``keys``: the group key per row."""
+    t0, t1, tq = _epoch(start), _epoch(end), _epoch(as_of)
+    deadline = facts["deadline"].to_numpy(dtype="float64")
+    late = np.where(np.isnan(deadline), facts["late"].to_numpy(dtype=bool), tq > deadline)
+    filed = facts["filed_at"].to_numpy(dtype="float64")
+    reported = facts["report_at"].to_numpy(dtype="float64")
+    return pd.DataFrame({"key": np.asarray(keys, dtype=object),
+                         "flags": facts["flags"].to_numpy(dtype="int64"),
+                         "filed_in": (filed >= t0) & (filed < t1),
+                         "reported_in": (reported >= t0) & (reported < t1), "late": late,
+                         "cases": 1, "work_hours": facts["work_hours"].to_numpy(dtype="float64")},
+                        columns=list(GROUP_COLUMNS))
 
 
 def _limit_taken(own: _Own, begin, finish, urgent, normal: Limit, fast: Limit, calendar):

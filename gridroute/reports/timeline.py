@@ -52,3 +52,18 @@ class WorkingTimeline:
     def between(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Working seconds between each pair (negative when ``b`` precedes ``a``)."""
         return self.at(b) - self.at(a)
+
+    def last_instant_within(self, w: np.ndarray) -> np.ndarray:
+        """For each working-seconds value ``w``, the last instant ``t`` with ``at(t) <= w``
+        (so ``at(t') > w`` exactly when ``t' > t``): a deadline as an instant. NaN where ``w``
+        lies beyond the timeline's last working period (build a longer timeline)."""
+        w = np.asarray(w, dtype="float64")
+        out = np.full(w.shape, np.nan)
+        if not len(self.starts):
+            return out
+        ends = self.cumulative + self.lengths
+        i = np.searchsorted(ends, w, side="right")
+        inside = i < len(self.starts)
+        j = i[inside]
+        out[inside] = self.starts[j] + np.maximum(w[inside] - self.cumulative[j], 0.0)
+        return out

@@ -403,6 +403,30 @@ class WorkingCalendar:
     def covered_until(self) -> _dt.date | None:
         return self._overrides.covered_until
 
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything that decides which instants are working time: working
+        hours, zone, overrides, the estimate horizon and the holiday libraries' versions.
+        Values derived from this calendar and stored (indicator facts) carry it, so they are
+        recomputed when any of these changes."""
+        import hashlib
+        from importlib import metadata
+
+        def version(name: str) -> str:
+            try:
+                return metadata.version(name)
+            except metadata.PackageNotFoundError:
+                return "-"
+
+        o = self._overrides
+        text = "|".join([
+            self.working_hours, self.tz.key, str(self.estimated_years),
+            ",".join(sorted(d.isoformat() for d in o.holidays)),
+            ",".join(sorted(d.isoformat() for d in o.workdays)),
+            o.covered_until.isoformat() if o.covered_until else "",
+            version("chinesecalendar"), version("holidays")])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     # ---------------------------------------------------------------- sources per year
 
     def _year(self, year: int) -> _YearData:
