@@ -176,6 +176,7 @@ def _role(action: str) -> str:
 
 
 def prepare(url: str, n_cases: int, n_cells: int, rebuild: bool) -> tuple[float | None, int]:
+    upgrade_database(url)  # a database kept from an earlier run gets the newer migrations
     engine = make_engine(url)
     try:
         if not rebuild:
@@ -195,6 +196,7 @@ def prepare(url: str, n_cases: int, n_cells: int, rebuild: bool) -> tuple[float 
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM case_report_facts"))
             conn.execute(sa.text("DELETE FROM case_events"))
             conn.execute(sa.text("DELETE FROM cases"))
         started = time.perf_counter()

@@ -95,7 +95,7 @@ def engine(db_url):
 # ---------------------------------------------------------------------------------------------
 # A database seeded with the sample grid and reference data (what `gridroute init` loads).
 
-CASE_TABLES = ("escalations", "outbox", "case_clocks", "case_events", "cases",
+CASE_TABLES = ("escalations", "outbox", "case_clocks", "case_report_facts", "case_events", "cases",
                "audit_log", "user_tokens", "users", "api_keys")
 
 

@@ -7,22 +7,26 @@ which runs with the operator's own rights) everything; other roles are refused.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import pandas as pd
+
 from gridroute.auth.model import Principal, UserRole
 from gridroute.reports.chronic import CHRONIC_ACTIONS, chronic_spots
-from gridroute.reports.indicators import (GROUPINGS, CentreLimits, History,
-                                          ReportSettings, columns_for, compute_frame,
-                                          needed_actions, rows_of)
+from gridroute.reports.indicators import (FACTS_FORMAT, GEO_GROUPINGS, GROUPINGS,
+                                          CentreLimits, History, ReportSettings, case_facts,
+                                          columns_for, compute_frame, groups_of,
+                                          needed_actions, region_frame, rows_of)
 from gridroute.reports.weights import WEIGHTABLE, parse_weights
 from gridroute.services.context import AppContext
 from gridroute.services.errors import Forbidden, ServiceError
 from gridroute.sla.clock import Limit
-from gridroute.store.reports import HistoryQuery, reports_of
+from gridroute.store.reports import HistoryQuery, reports_of, store_facts
 
-__all__ = ["KpiReport", "kpi_report", "chronic_report", "chronic_geojson", "report_settings",
+
+__all__ = ["KpiReport", "kpi_report", "indicator_frame", "facts_basis", "chronic_report", "chronic_geojson", "report_settings",
            "centre_limits", "GROUPINGS", "history_for"]
 
 #: Who may read indicators: managers (their scope) and admins (everything).
@@ -117,6 +121,70 @@ def history_for(ctx: AppContext, *, start: datetime, end: datetime, as_of: datet
     return History(cases, events)
 
 
+#: Above this many cases without usable stored facts, their history is read with the period's
+#: query rather than by id (a first report of a period, or after a calendar change).
+_BY_ID_LIMIT = 5000
+
+
+def facts_basis(ctx: AppContext, standards_digest: str) -> str:
+    """What stored facts were computed on: their format, the working calendar, the default
+    handling limit and the catalogue's limits; facts of another basis are recomputed."""
+    return ":".join([str(FACTS_FORMAT), ctx.calendar.fingerprint,
+                     ctx.config.sla.handle_default_limit.replace(" ", "_"), standards_digest])
+
+
+def indicator_frame(ctx: AppContext, *, start: datetime, end: datetime, as_of: datetime,
+                    by: str, category: str | None = None,
+                    scope: tuple[str, ...] | None = None):
+    """The indicators table of :func:`gridroute.reports.indicators.compute_frame`.
+
+    Region and unit groupings read each case's stored facts (table ``case_report_facts``),
+    grouped in the database; the cases whose facts cannot serve (new events since, a changed
+    calendar, a past ``as_of``) are replayed from their history, and their facts stored for
+    the next report, so the numbers are always those of the history. Posts are replayed."""
+    default_limit = ctx.config.sla.handle_default_limit
+    settings = report_settings(ctx.config)
+    if by not in GEO_GROUPINGS and by != "unit":
+        history = history_for(ctx, start=start, end=end, as_of=as_of, by=by,
+                              category=category, scope=scope)
+        return compute_frame(history, start=start, end=end, as_of=as_of, by=by,
+                             calendar=ctx.calendar, limits=centre_limits(ctx.config),
+                             settings=settings, category=None,
+                             default_handle_limit=default_limit)
+    key = "unit_code" if by == "unit" else f"{by}_code"
+    query = HistoryQuery(start=start, end=end, as_of=None, actions=needed_actions(by),
+                         category=category or None, scope_prefixes=scope,
+                         key_columns=() if by == "unit" else (key,), with_actor=False,
+                         with_inspector=False, with_category=False, with_version=True)
+    with ctx.uow(read_only=True) as uow:
+        repo = reports_of(uow)
+        basis = facts_basis(ctx, repo.standards_digest())
+        groups, stale = repo.fact_groups(query, key=key, basis=basis, t0=start.timestamp(),
+                                         t1=end.timestamp(), tq=as_of.timestamp())
+        if stale:
+            by_id = len(stale) <= _BY_ID_LIMIT
+            cases, events = repo.history(replace(query, case_ids=stale) if by_id else query)
+    if stale:
+        if not by_id:
+            wanted = set(stale)
+            cases = cases[cases["case_id"].isin(wanted)].reset_index(drop=True)
+            events = events[events["case_id"].isin(wanted)].reset_index(drop=True)
+        history = History(cases, events)
+        replayed = groups_of(history, start=start, end=end, as_of=as_of, by=by,
+                             calendar=ctx.calendar, default_handle_limit=default_limit)
+        groups = pd.concat([groups, replayed], ignore_index=True) if len(groups) else replayed
+        _store_facts(ctx, history, basis, default_limit)
+    return region_frame(groups, by, settings)
+
+
+def _store_facts(ctx: AppContext, history: History, basis: str, default_limit: str) -> None:
+    """Keep the replayed cases' facts for the next report. A cache: when it cannot be
+    written (a read-only database, a conflict) the report is still right, only slower."""
+    facts = case_facts(history, calendar=ctx.calendar, default_handle_limit=default_limit)
+    versions = dict(zip(history.cases["case_id"].tolist(), history.cases["version"].tolist()))
+    store_facts(ctx.uow, facts, versions, basis)
+
+
 def kpi_report(ctx: AppContext, principal: Principal | None, *, start: datetime, end: datetime,
                by: str, as_of: datetime | None = None,
                category: str | None = None) -> KpiReport:
@@ -127,13 +195,9 @@ def kpi_report(ctx: AppContext, principal: Principal | None, *, start: datetime,
     as_of = as_of or ctx.now()
     _check_period(start, end, as_of)
     scope = _scope(principal)
-    history = history_for(ctx, start=start, end=end, as_of=as_of, by=by, category=category,
-                          scope=scope)
-    frame = compute_frame(history, start=start, end=end, as_of=as_of, by=by,
-                          calendar=ctx.calendar, limits=centre_limits(ctx.config),
-                          # the category was applied by the query
-                          settings=report_settings(ctx.config), category=None,
-                          default_handle_limit=ctx.config.sla.handle_default_limit)
+    # the category is applied by the queries
+    frame = indicator_frame(ctx, start=start, end=end, as_of=as_of, by=by, category=category,
+                            scope=scope)
     return KpiReport(start=start, end=end, as_of=as_of, by=by, category=category or None,
                      columns=columns_for(by), frame=frame)
 

@@ -402,8 +402,15 @@ def map_view(ctx: AppContext, principal: Principal | None, query: MapQuery, *,
     if query.within and frame.empty:
         raise NotFound(f"no area {query.within!r}", field="within")
     if history is None:
-        history = load_history(ctx, query, scope)
-    indicators = _compute_frame(ctx, history, query, query.level)
+        # one map alone (its data, its exports): the stored facts, grouped in the database
+        from gridroute.services import kpi
+
+        indicators = kpi.indicator_frame(ctx, start=_aware(query.start, ctx),
+                                         end=_aware(query.end, ctx), as_of=ctx.now(),
+                                         by=query.level, category=query.category,
+                                         scope=scope)
+    else:
+        indicators = _compute_frame(ctx, history, query, query.level)
     view = build_view(query, frame, indicators, no_data_label=no_data_label, ctx=ctx)
     if query.within:
         view.path = _breadcrumbs(ctx, query.within)

@@ -8,6 +8,8 @@ grouping needs. The result is the column tables of :class:`gridroute.reports.ind
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
@@ -20,7 +22,9 @@ from gridroute.reports.indicators import ACTIONS, CHANNELS, STATES, URGENCIES
 from gridroute.store import tables as t
 from gridroute.store.repository import public_id_of
 
-__all__ = ["HistoryQuery", "ReportRepository", "reports_of"]
+__all__ = ["HistoryQuery", "ReportRepository", "reports_of", "store_facts"]
+
+_log = logging.getLogger(__name__)
 
 _KEY_COLUMNS = {"cell": "cell_code", "community": "community_code", "street": "street_code",
                 "district": "district_code"}
@@ -31,11 +35,12 @@ class HistoryQuery:
     """Which cases: reported, filed or self-handled in ``[start, end)`` (``cohort_actions``),
     optionally of a category (exact 小类 or 大类 prefix) and inside grid-code prefixes (a
     manager's scope; None = everywhere). Which events: those up to ``as_of`` of ``actions``
-    (all when None). ``key_columns``: the case columns to read besides the fixed ones."""
+    (all when None; every event when ``as_of`` is None). ``key_columns``: the case columns to
+    read besides the fixed ones. ``case_ids``: these cases of the period only."""
 
     start: datetime
     end: datetime
-    as_of: datetime
+    as_of: datetime | None
     actions: frozenset[str] | None = None
     category: str | None = None
     scope_prefixes: Sequence[str] | None = None
@@ -46,6 +51,9 @@ class HistoryQuery:
     with_inspector: bool = True
     with_public_id: bool = False
     with_category: bool = True
+    #: only these cases (the period's cases whose stored facts could not serve)
+    case_ids: Sequence[int] | None = None
+    with_version: bool = False
 
 
 def _coded(column, vocabulary):
@@ -104,8 +112,11 @@ class ReportRepository:
         if self.conn.dialect.name == "postgresql":
             # two short queries: compiling them (JIT) would cost more than running them
             self.conn.exec_driver_sql("SET LOCAL jit = off")
-        cohort = self._cohort(q).subquery()
-        in_cohort = sa.select(cohort.c.case_id)
+        if q.case_ids is not None:
+            in_cohort = list(q.case_ids)
+        else:
+            cohort = self._cohort(q).subquery()
+            in_cohort = sa.select(cohort.c.case_id)
         # only the columns the indicators read; names as small integer codes (no string per
         # row), strings where they are the answer (grid codes, units, people)
         limit = sa.func.coalesce(c.routing["limit"].as_string(),
@@ -121,6 +132,8 @@ class ReportRepository:
             case_cols["category_code"] = c.category_code
         if q.with_public_id:
             case_cols["reported_at"] = c.reported_at
+        if q.with_version:
+            case_cols["version"] = c.version
         case_sel = (sa.select(*case_cols.values())
                     .select_from(t.cases.outerjoin(t.standards, s.id == c.standard_id))
                     .where(c.id.in_(in_cohort)))
@@ -140,13 +153,93 @@ class ReportRepository:
         if q.with_inspector:
             event_cols["inspector"] = sa.case((e.action.in_(["send_verify", "send_check"]),
                                                e.payload["inspector"].as_string()))
-        event_sel = (sa.select(*event_cols.values())
-                     .where(e.case_id.in_(in_cohort), e.at <= q.as_of))
+        event_sel = sa.select(*event_cols.values()).where(e.case_id.in_(in_cohort))
+        if q.as_of is not None:
+            event_sel = event_sel.where(e.at <= q.as_of)
         if q.actions is not None:
             event_sel = event_sel.where(e.action.in_(sorted(q.actions)))
         events = self._frame(event_sel, columns=list(event_cols))
         events["at"] = events["at"].astype("float64")
         return cases, events
+
+    # ------------------------------------------------------------------ stored facts
+
+    def standards_digest(self) -> str:
+        """A digest of the catalogue's handling limits (a case without a routed limit takes
+        its standard's, so stored facts depend on them)."""
+        s = t.standards.c
+        rows = self.conn.execute(sa.select(s.id, s.limit_amount, s.limit_unit)
+                                 .order_by(s.id)).all()
+        return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()[:16]
+
+    def fact_groups(self, q: HistoryQuery, *, key: str, basis: str, t0: float, t1: float,
+                    tq: float) -> tuple[pd.DataFrame, list[int]]:
+        """The period's cases grouped by ``key`` (a case column, or ``unit_code`` of the
+        stored facts) and by their stored facts read at ``tq``: the groups table of
+        :func:`gridroute.reports.indicators.region_frame`. Cases without usable facts (none
+        stored, an older case version or basis, events after ``tq``, not exact) are not
+        grouped: their ids come back to be replayed."""
+        c, f = t.cases.c, t.case_report_facts.c
+        if self.conn.dialect.name == "postgresql":
+            self.conn.exec_driver_sql("SET LOCAL jit = off")
+        cohort = self._cohort(q).subquery()
+        usable = sa.and_(f.case_id == c.id, f.case_version == c.version, f.basis == basis,
+                         f.last_at <= tq, f.exact)
+        group_key = f.unit_code if key == "unit_code" else c[key]
+        filed_in = sa.case((sa.and_(f.filed_at >= t0, f.filed_at < t1), 1), else_=0)
+        reported_in = sa.case((sa.and_(f.report_at >= t0, f.report_at < t1), 1), else_=0)
+        late = sa.case((f.deadline.is_(None), sa.cast(f.late, sa.Integer)),
+                       (f.deadline < tq, 1), else_=0)
+        missing = sa.case((f.case_id.is_(None), sa.cast(c.id, sa.String)))
+        if self.conn.dialect.name == "postgresql":
+            stale = sa.func.string_agg(missing, sa.literal_column("','"))
+        else:
+            stale = sa.func.group_concat(missing)
+        sel = (sa.select(group_key, f.flags, filed_in, reported_in, late, sa.func.count(),
+                         sa.func.sum(f.work_hours), stale)
+               .select_from(t.cases.outerjoin(t.case_report_facts, usable))
+               .where(c.id.in_(sa.select(cohort.c.case_id)))
+               .group_by(group_key, f.flags, filed_in, reported_in, late))
+        result = self.conn.execute(sel)
+        rows = result.cursor.fetchall()
+        result.close()
+        frame = pd.DataFrame.from_records(
+            rows, columns=["key", "flags", "filed_in", "reported_in", "late", "cases",
+                           "work_hours", "stale"], coerce_float=False)
+        ids = [int(x) for text in frame["stale"].dropna() for x in text.split(",")]
+        frame = frame[frame["flags"].notna()].drop(columns=["stale"])
+        frame = frame.astype({"flags": "int64", "filed_in": bool, "reported_in": bool,
+                              "late": bool, "cases": "int64", "work_hours": "float64"})
+        return frame.reset_index(drop=True), sorted(ids)
+
+    def save_facts(self, facts: pd.DataFrame, versions: dict[int, int], basis: str) -> None:
+        """Store (replace) the facts of these cases, computed from their history at
+        ``versions`` (case id → version read with the history)."""
+        if not len(facts):
+            return
+        table = t.case_report_facts
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        records = []
+        for row in facts.itertuples(index=False):
+            records.append({
+                "case_id": int(row.case_id), "case_version": int(versions[int(row.case_id)]),
+                "basis": basis, "last_at": float(row.last_at),
+                "report_at": None if pd.isna(row.report_at) else float(row.report_at),
+                "filed_at": None if pd.isna(row.filed_at) else float(row.filed_at),
+                "flags": int(row.flags),
+                "unit_code": None if pd.isna(row.unit_code) else str(row.unit_code),
+                "work_hours": float(row.work_hours), "late": bool(row.late),
+                "deadline": None if pd.isna(row.deadline) else float(row.deadline),
+                "exact": bool(row.exact)})
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.case_id],
+            set_={name: statement.excluded[name] for name in records[0] if name != "case_id"})
+        for first in range(0, len(records), 5000):
+            self.conn.execute(statement, records[first:first + 5000])
 
     def cohort_counts(self, start: datetime, end: datetime, column: str = "cell_code",
                       actions: Iterable[str] = ("file", "self_handle")) -> dict:
@@ -157,6 +250,20 @@ class ReportRepository:
                .where(e.action.in_(list(actions)), e.at >= start, e.at < end)
                .group_by(c[column]))
         return dict(self.conn.execute(sel).all())
+
+
+def store_facts(open_uow, facts: pd.DataFrame, versions: dict[int, int], basis: str) -> bool:
+    """Save indicator facts in a unit of work of their own (``open_uow()``); False, and
+    nothing written, when the database refuses (read-only, a conflict): facts are a cache."""
+    try:
+        with open_uow() as uow:
+            reports_of(uow).save_facts(facts, versions, basis)
+            uow.commit()
+    except sa.exc.DBAPIError as exc:
+        _log.warning("indicator facts not stored (%s): the next report replays them again",
+                     exc.__class__.__name__)
+        return False
+    return True
 
 
 def reports_of(uow) -> ReportRepository:

@@ -246,6 +246,26 @@ case_events = Table(
     Index("ix_case_events_history", "case_id", "seq", "action", "at", "to_state", "unit_code"),
 )
 
+# What the region and unit indicators need of a case, as of its last event (see
+# reports/indicators.py case_facts): a cache of the history's replay, valid while the case's
+# version and the basis (facts format, calendar, default limit, standards) are unchanged.
+# Times are epoch seconds. Migration 0012.
+case_report_facts = Table(
+    "case_report_facts", metadata,
+    Column("case_id", ID, ForeignKey("cases.id"), primary_key=True),
+    Column("case_version", Integer, nullable=False),
+    Column("basis", String(64), nullable=False),
+    Column("last_at", Float, nullable=False),
+    Column("report_at", Float),
+    Column("filed_at", Float),
+    Column("flags", Integer, nullable=False),
+    Column("unit_code", String(64)),
+    Column("work_hours", Float, nullable=False),
+    Column("late", Boolean, nullable=False),
+    Column("deadline", Float),
+    Column("exact", Boolean, nullable=False),
+)
+
 # One row per phase clock of a case; `next_due` is the earliest pending light/level time and is
 # indexed so the escalation tick touches only due rows.
 case_clocks = Table(
