@@ -5,6 +5,11 @@ The cases of a period are found from history alone: the ``report``, ``file`` and
 migration 0011). One query reads those cases' grouping columns, a second their events with
 the time as epoch seconds (no datetime objects per row), restricted to the actions the
 grouping needs. The result is the column tables of :class:`gridroute.reports.indicators.History`.
+
+Region and unit reports read the cases' stored facts instead (``case_report_facts``, migration
+0012; see reports/indicators.py ``case_facts``): one query finds the period's cases and groups
+their usable facts by key and by the few bits that depend on the period and ``as_of``; the
+ids of the cases without usable facts come back with it, to be replayed and stored again.
 """
 from __future__ import annotations
 
@@ -223,7 +228,8 @@ class ReportRepository:
         else:
             from sqlalchemy.dialects.sqlite import insert
         records = []
-        for row in facts.itertuples(index=False):
+        # in id order, so that two reports storing the same cases cannot deadlock
+        for row in facts.sort_values("case_id").itertuples(index=False):
             records.append({
                 "case_id": int(row.case_id), "case_version": int(versions[int(row.case_id)]),
                 "basis": basis, "last_at": float(row.last_at),
