@@ -26,12 +26,12 @@ AS_OF_T = datetime.fromisoformat(AS_OF)
 def replays(monkeypatch):
     """How many cases each report replayed from their history."""
     calls: list[int] = []
-    real = kpi.groups_of
+    real = kpi.case_facts
 
     def counting(history, **kw):
         calls.append(len(history.cases))
         return real(history, **kw)
-    monkeypatch.setattr(kpi, "groups_of", counting)
+    monkeypatch.setattr(kpi, "case_facts", counting)
     return calls
 
 

@@ -17,7 +17,8 @@ from gridroute.auth.model import Principal, UserRole
 from gridroute.reports.chronic import CHRONIC_ACTIONS, chronic_spots
 from gridroute.reports.indicators import (FACTS_FORMAT, GEO_GROUPINGS, GROUPINGS,
                                           CentreLimits, History, ReportSettings, case_facts,
-                                          columns_for, compute_frame, groups_of,
+                                          columns_for, compute_frame, groups_from_facts,
+                                          groups_of,
                                           needed_actions, region_frame, rows_of)
 from gridroute.reports.weights import WEIGHTABLE, parse_weights
 from gridroute.services.context import AppContext
@@ -170,19 +171,35 @@ def indicator_frame(ctx: AppContext, *, start: datetime, end: datetime, as_of: d
             cases = cases[cases["case_id"].isin(wanted)].reset_index(drop=True)
             events = events[events["case_id"].isin(wanted)].reset_index(drop=True)
         history = History(cases, events)
-        replayed = groups_of(history, start=start, end=end, as_of=as_of, by=by,
-                             calendar=ctx.calendar, default_handle_limit=default_limit)
-        groups = pd.concat([groups, replayed], ignore_index=True) if len(groups) else replayed
-        _store_facts(ctx, history, basis, default_limit)
+        # their facts from the whole history: the ones whose events all precede as_of serve
+        # this report as stored facts would; the others are replayed at as_of
+        facts = case_facts(history, calendar=ctx.calendar, default_handle_limit=default_limit)
+        serves = ((facts["last_at"] <= as_of.timestamp()) & facts["exact"].astype(bool)
+                  ).to_numpy()
+        if by == "unit":
+            keys = facts["unit_code"].to_numpy(dtype=object)
+        else:
+            keys = cases.set_index("case_id")[key].reindex(facts["case_id"]).to_numpy(
+                dtype=object)
+        parts = [groups, groups_from_facts(facts[serves], keys[serves], start=start, end=end,
+                                           as_of=as_of)]
+        rest = set(facts.loc[~serves, "case_id"].tolist())
+        if rest:
+            parts.append(groups_of(_only(history, rest), start=start, end=end, as_of=as_of,
+                                   by=by, calendar=ctx.calendar,
+                                   default_handle_limit=default_limit))
+        groups = pd.concat([p for p in parts if len(p)], ignore_index=True) \
+            if any(len(p) for p in parts) else groups
+        versions = dict(zip(cases["case_id"].tolist(), cases["version"].tolist()))
+        # a cache: when the database refuses the write the report is right, only slower
+        store_facts(ctx.uow, facts, versions, basis)
     return region_frame(groups, by, settings)
 
 
-def _store_facts(ctx: AppContext, history: History, basis: str, default_limit: str) -> None:
-    """Keep the replayed cases' facts for the next report. A cache: when it cannot be
-    written (a read-only database, a conflict) the report is still right, only slower."""
-    facts = case_facts(history, calendar=ctx.calendar, default_handle_limit=default_limit)
-    versions = dict(zip(history.cases["case_id"].tolist(), history.cases["version"].tolist()))
-    store_facts(ctx.uow, facts, versions, basis)
+def _only(history: History, case_ids: set) -> History:
+    cases = history.cases[history.cases["case_id"].isin(case_ids)]
+    events = history.events[history.events["case_id"].isin(case_ids)]
+    return History(cases.reset_index(drop=True), events.reset_index(drop=True))
 
 
 def kpi_report(ctx: AppContext, principal: Principal | None, *, start: datetime, end: datetime,
