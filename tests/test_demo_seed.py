@@ -23,8 +23,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 END = "2026-11-20T18:00:00+08:00"
 SMALL = ["--days", "2", "--per-day", "30", "--end", END, "--quiet"]
 ROLES = {"inspector", "acceptor", "shift_lead", "dispatcher", "unit", "manager", "admin"}
-CASE_TABLES = ["escalations", "outbox", "case_clocks", "case_report_facts", "case_events", "cases", "audit_log",
-               "user_tokens", "users"]
+CASE_TABLES = ["escalations", "outbox", "case_clocks", "case_report_facts", "case_events",
+               "cases", "audit_log", "user_tokens", "users"]
 
 
 @pytest.fixture(autouse=True)

@@ -27,8 +27,8 @@ from gridroute.sla.clock import Limit
 from gridroute.store.reports import HistoryQuery, reports_of, store_facts
 
 
-__all__ = ["KpiReport", "kpi_report", "indicator_frame", "facts_basis", "chronic_report", "chronic_geojson", "report_settings",
-           "centre_limits", "GROUPINGS", "history_for"]
+__all__ = ["KpiReport", "kpi_report", "indicator_frame", "facts_basis", "chronic_report",
+           "chronic_geojson", "report_settings", "centre_limits", "GROUPINGS", "history_for"]
 
 #: Who may read indicators: managers (their scope) and admins (everything).
 READERS = (UserRole.MANAGER, UserRole.ADMIN)

@@ -23,7 +23,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridroute.reports.indicators import ACTIONS, CHANNELS, STATES, URGENCIES
+from gridroute.reports.indicators import (ACTIONS, CHANNELS, FACT_FLAGS, GROUP_COLUMNS,
+                                          STATES, URGENCIES)
 from gridroute.store import tables as t
 from gridroute.store.repository import public_id_of
 
@@ -179,11 +180,12 @@ class ReportRepository:
 
     def fact_groups(self, q: HistoryQuery, *, key: str, basis: str, t0: float, t1: float,
                     tq: float) -> tuple[pd.DataFrame, list[int]]:
-        """The period's cases grouped by ``key`` (a case column, or ``unit_code`` of the
-        stored facts) and by their stored facts read at ``tq``: the groups table of
-        :func:`gridroute.reports.indicators.region_frame`. Cases without usable facts (none
-        stored, an older case version or basis, events after ``tq``, not exact) are not
-        grouped: their ids come back to be replayed."""
+        """The period's cases with usable stored facts read at ``tq``, one row each: the
+        groups table of :func:`gridroute.reports.indicators.region_frame` (key: a case
+        column, or ``unit_code`` of the stored facts). Cases without usable facts (none
+        stored, an older case version or basis, events after ``tq``, not exact) come back as
+        ids, to be replayed. The database reads and joins; pandas groups (it groups 90,000
+        rows faster than a GROUP BY on the five columns, and the rows are small)."""
         c, f = t.cases.c, t.case_report_facts.c
         if self.conn.dialect.name == "postgresql":
             self.conn.exec_driver_sql("SET LOCAL jit = off")
@@ -191,61 +193,78 @@ class ReportRepository:
         usable = sa.and_(f.case_id == c.id, f.case_version == c.version, f.basis == basis,
                          f.last_at <= tq, f.exact)
         group_key = f.unit_code if key == "unit_code" else c[key]
-        filed_in = sa.case((sa.and_(f.filed_at >= t0, f.filed_at < t1), 1), else_=0)
-        reported_in = sa.case((sa.and_(f.report_at >= t0, f.report_at < t1), 1), else_=0)
-        late = sa.case((f.deadline.is_(None), sa.cast(f.late, sa.Integer)),
-                       (f.deadline < tq, 1), else_=0)
-        missing = sa.case((f.case_id.is_(None), sa.cast(c.id, sa.String)))
-        if self.conn.dialect.name == "postgresql":
-            stale = sa.func.string_agg(missing, sa.literal_column("','"))
-        else:
-            stale = sa.func.group_concat(missing)
-        sel = (sa.select(group_key, f.flags, filed_in, reported_in, late, sa.func.count(),
-                         sa.func.sum(f.work_hours), stale)
+        flag_bits = len(FACT_FLAGS)
+        # the three bits of the period and as_of above the stored flags, in one integer
+        filed_in = sa.case((sa.and_(f.filed_at >= t0, f.filed_at < t1), 1 << flag_bits),
+                           else_=0)
+        reported_in = sa.case((sa.and_(f.report_at >= t0, f.report_at < t1),
+                               2 << flag_bits), else_=0)
+        late = sa.case((f.deadline.is_(None), sa.cast(f.late, sa.Integer) * (4 << flag_bits)),
+                       (f.deadline < tq, 4 << flag_bits), else_=0)
+        sel = (sa.select(group_key, f.flags + filed_in + reported_in + late, f.work_hours,
+                         sa.case((f.case_id.is_(None), c.id)))
                .select_from(t.cases.outerjoin(t.case_report_facts, usable))
-               .where(c.id.in_(sa.select(cohort.c.case_id)))
-               .group_by(group_key, f.flags, filed_in, reported_in, late))
-        result = self.conn.execute(sel)
-        rows = result.cursor.fetchall()
-        result.close()
-        frame = pd.DataFrame.from_records(
-            rows, columns=["key", "flags", "filed_in", "reported_in", "late", "cases",
-                           "work_hours", "stale"], coerce_float=False)
-        ids = [int(x) for text in frame["stale"].dropna() for x in text.split(",")]
-        frame = frame[frame["flags"].notna()].drop(columns=["stale"])
-        frame = frame.astype({"flags": "int64", "filed_in": bool, "reported_in": bool,
-                              "late": bool, "cases": "int64", "work_hours": "float64"})
-        return frame.reset_index(drop=True), sorted(ids)
+               .where(c.id.in_(sa.select(cohort.c.case_id))))
+        frame = self._frame(sel, ["key", "bits", "work_hours", "stale"])
+        stale = frame["stale"].notna().to_numpy()
+        ids = sorted(int(x) for x in frame["stale"].to_numpy()[stale])
+        frame = frame[~stale]
+        bits = frame["bits"].to_numpy(dtype="int64")
+        groups = pd.DataFrame({
+            "key": frame["key"].to_numpy(dtype=object),
+            "flags": bits & ((1 << flag_bits) - 1),
+            "filed_in": (bits >> flag_bits) & 1 == 1,
+            "reported_in": (bits >> (flag_bits + 1)) & 1 == 1,
+            "late": (bits >> (flag_bits + 2)) & 1 == 1, "cases": 1,
+            "work_hours": frame["work_hours"].to_numpy(dtype="float64")},
+            columns=list(GROUP_COLUMNS))
+        return groups, ids
 
     def save_facts(self, facts: pd.DataFrame, versions: dict[int, int], basis: str) -> None:
         """Store (replace) the facts of these cases, computed from their history at
-        ``versions`` (case id → version read with the history)."""
+        ``versions`` (case id → version read with the history). In bulk: PostgreSQL copies
+        them into a temporary table first, SQLite inserts them through its own cursor."""
         if not len(facts):
             return
-        table = t.case_report_facts
-        if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        records = []
         # in id order, so that two reports storing the same cases cannot deadlock
-        for row in facts.sort_values("case_id").itertuples(index=False):
-            records.append({
-                "case_id": int(row.case_id), "case_version": int(versions[int(row.case_id)]),
-                "basis": basis, "last_at": float(row.last_at),
-                "report_at": None if pd.isna(row.report_at) else float(row.report_at),
-                "filed_at": None if pd.isna(row.filed_at) else float(row.filed_at),
-                "flags": int(row.flags),
-                "unit_code": None if pd.isna(row.unit_code) else str(row.unit_code),
-                "work_hours": float(row.work_hours), "late": bool(row.late),
-                "deadline": None if pd.isna(row.deadline) else float(row.deadline),
-                "exact": bool(row.exact)})
-        statement = insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.case_id],
-            set_={name: statement.excluded[name] for name in records[0] if name != "case_id"})
-        for first in range(0, len(records), 5000):
-            self.conn.execute(statement, records[first:first + 5000])
+        facts = facts.sort_values("case_id")
+        ids = facts["case_id"].astype("int64").tolist()
+
+        def column(name, kind):
+            values = facts[name]
+            out = values.astype(kind).tolist() if kind is not object else values.tolist()
+            return [None if v is None or (isinstance(v, float) and v != v) else v
+                    for v in out] if values.isna().any() else out
+
+        rows = list(zip(
+            ids, [int(versions[i]) for i in ids], [basis] * len(ids),
+            column("last_at", float), column("report_at", float), column("filed_at", float),
+            facts["flags"].astype("int64").tolist(), column("unit_code", object),
+            column("work_hours", float), facts["late"].astype(bool).tolist(),
+            column("deadline", float), facts["exact"].astype(bool).tolist()))
+        names = [c.name for c in t.case_report_facts.columns]
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != "case_id")
+        upsert = (f"INSERT INTO case_report_facts ({', '.join(names)}) {{source}} "
+                  f"ON CONFLICT (case_id) DO UPDATE SET {updates}")
+        raw = self.conn.connection.driver_connection
+        if self.conn.dialect.name == "postgresql":
+            with raw.cursor() as cursor:
+                cursor.execute("CREATE TEMP TABLE IF NOT EXISTS case_report_facts_in "
+                               "(LIKE case_report_facts) ON COMMIT DELETE ROWS")
+                with cursor.copy(f"COPY case_report_facts_in ({', '.join(names)}) "
+                                 "FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(upsert.format(source=f"SELECT {', '.join(names)} FROM "
+                                                    "case_report_facts_in"))
+                cursor.execute("TRUNCATE case_report_facts_in")
+            return
+        cursor = raw.cursor()
+        try:
+            marks = ", ".join("?" for _ in names)
+            cursor.executemany(upsert.format(source=f"VALUES ({marks})"), rows)
+        finally:
+            cursor.close()
 
     def cohort_counts(self, start: datetime, end: datetime, column: str = "cell_code",
                       actions: Iterable[str] = ("file", "self_handle")) -> dict:
