@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gridroute.auth.model import Principal, UserRole
@@ -27,7 +28,8 @@ from gridroute.sla.clock import Limit
 from gridroute.store.reports import HistoryQuery, reports_of, store_facts
 
 
-__all__ = ["KpiReport", "kpi_report", "indicator_frame", "facts_basis", "chronic_report",
+__all__ = ["KpiReport", "kpi_report", "indicator_frame", "facts_basis", "PeriodFacts",
+           "period_facts", "facts_frame", "chronic_report",
            "chronic_geojson", "report_settings", "centre_limits", "GROUPINGS", "history_for"]
 
 #: Who may read indicators: managers (their scope) and admins (everything).
@@ -134,37 +136,42 @@ def facts_basis(ctx: AppContext, standards_digest: str) -> str:
                      ctx.config.sla.handle_default_limit.replace(" ", "_"), standards_digest])
 
 
-def indicator_frame(ctx: AppContext, *, start: datetime, end: datetime, as_of: datetime,
-                    by: str, category: str | None = None,
-                    scope: tuple[str, ...] | None = None):
-    """The indicators table of :func:`gridroute.reports.indicators.compute_frame`.
+GEO_KEY_COLUMNS = tuple(f"{level}_code" for level in GEO_GROUPINGS)
 
-    Region and unit groupings read each case's stored facts (table ``case_report_facts``),
-    grouped in the database; the cases whose facts cannot serve (new events since, a changed
-    calendar, a past ``as_of``) are replayed from their history, and their facts stored for
-    the next report, so the numbers are always those of the history. Posts are replayed."""
+
+@dataclass
+class PeriodFacts:
+    """The region and unit facts of a period's cases read at ``as_of``: ``rows`` one per case
+    (its grid codes, then the columns of
+    :func:`gridroute.reports.indicators.case_facts`), and ``rest`` the history of the cases
+    that must be replayed at ``as_of`` (events after it, or facts that are not exact)."""
+
+    rows: pd.DataFrame
+    rest: History
+    as_of: datetime
+
+
+def period_facts(ctx: AppContext, *, start: datetime, end: datetime, as_of: datetime,
+                 category: str | None = None, scope: tuple[str, ...] | None = None,
+                 key_columns: tuple[str, ...] = GEO_KEY_COLUMNS) -> PeriodFacts:
+    """The facts of the cases reported or filed in ``[start, end)`` (of the category, inside
+    the scope): the stored ones where they are usable, grouped by any key and sub-period
+    afterwards (:func:`facts_frame`); the other cases are replayed from their history and
+    their facts stored for the next report, so the numbers are always those of the history."""
     default_limit = ctx.config.sla.handle_default_limit
-    settings = report_settings(ctx.config)
-    if by not in GEO_GROUPINGS and by != "unit":
-        history = history_for(ctx, start=start, end=end, as_of=as_of, by=by,
-                              category=category, scope=scope)
-        return compute_frame(history, start=start, end=end, as_of=as_of, by=by,
-                             calendar=ctx.calendar, limits=centre_limits(ctx.config),
-                             settings=settings, category=None,
-                             default_handle_limit=default_limit)
-    key = "unit_code" if by == "unit" else f"{by}_code"
-    query = HistoryQuery(start=start, end=end, as_of=None, actions=needed_actions(by),
+    tq = as_of.timestamp()
+    query = HistoryQuery(start=start, end=end, as_of=None, actions=needed_actions("unit"),
                          category=category or None, scope_prefixes=scope,
-                         key_columns=() if by == "unit" else (key,), with_actor=False,
-                         with_inspector=False, with_category=False, with_version=True)
+                         key_columns=key_columns, with_actor=False, with_inspector=False,
+                         with_category=False, with_version=True)
     with ctx.uow(read_only=True) as uow:
         repo = reports_of(uow)
         basis = facts_basis(ctx, repo.standards_digest())
-        groups, stale = repo.fact_groups(query, key=key, basis=basis, t0=start.timestamp(),
-                                         t1=end.timestamp(), tq=as_of.timestamp())
+        rows, stale = repo.fact_rows(query, basis=basis, tq=tq)
         if stale:
             by_id = len(stale) <= _BY_ID_LIMIT
             cases, events = repo.history(replace(query, case_ids=stale) if by_id else query)
+    rest = History(rows.iloc[:0][list(key_columns)].assign(case_id=[]), rows.iloc[:0])
     if stale:
         if not by_id:
             wanted = set(stale)
@@ -174,26 +181,57 @@ def indicator_frame(ctx: AppContext, *, start: datetime, end: datetime, as_of: d
         # their facts from the whole history: the ones whose events all precede as_of serve
         # this report as stored facts would; the others are replayed at as_of
         facts = case_facts(history, calendar=ctx.calendar, default_handle_limit=default_limit)
-        serves = ((facts["last_at"] <= as_of.timestamp()) & facts["exact"].astype(bool)
-                  ).to_numpy()
-        if by == "unit":
-            keys = facts["unit_code"].to_numpy(dtype=object)
-        else:
-            keys = cases.set_index("case_id")[key].reindex(facts["case_id"]).to_numpy(
-                dtype=object)
-        parts = [groups, groups_from_facts(facts[serves], keys[serves], start=start, end=end,
-                                           as_of=as_of)]
-        rest = set(facts.loc[~serves, "case_id"].tolist())
-        if rest:
-            parts.append(groups_of(_only(history, rest), start=start, end=end, as_of=as_of,
-                                   by=by, calendar=ctx.calendar,
-                                   default_handle_limit=default_limit))
-        groups = pd.concat([p for p in parts if len(p)], ignore_index=True) \
-            if any(len(p) for p in parts) else groups
+        serves = (facts["last_at"] <= tq) & facts["exact"].astype(bool)
+        fresh = facts[serves.to_numpy()].merge(cases[["case_id", *key_columns]], on="case_id")
+        rows = pd.concat([rows, fresh[rows.columns]], ignore_index=True) if len(rows) else \
+            fresh[[*key_columns, "unit_code", "flags", "filed_at", "report_at", "late",
+                   "deadline", "work_hours"]].reset_index(drop=True)
+        rest = _only(history, set(facts.loc[~serves.to_numpy(), "case_id"].tolist()))
         versions = dict(zip(cases["case_id"].tolist(), cases["version"].tolist()))
         # a cache: when the database refuses the write the report is right, only slower
         store_facts(ctx.uow, facts, versions, basis)
-    return region_frame(groups, by, settings)
+    return PeriodFacts(rows=rows, rest=rest, as_of=as_of)
+
+
+def facts_frame(ctx: AppContext, facts: PeriodFacts, *, by: str, start: datetime,
+                end: datetime, one_region: bool = False):
+    """The indicators table of one region or unit grouping over ``[start, end)`` (inside the
+    facts' period); ``one_region``: every case in one row (the scope's totals)."""
+    if by not in GEO_GROUPINGS and by != "unit":
+        raise ServiceError(f"must be one of {', '.join(GEO_GROUPINGS)} or unit", field="by")
+    rows, rest = facts.rows, facts.rest
+    if one_region:
+        by = "district"
+        keys = np.full(len(rows), "*", dtype=object)
+        rest = History(rest.cases.assign(district_code="*"), rest.events)
+    else:
+        keys = rows["unit_code" if by == "unit" else f"{by}_code"].to_numpy(dtype=object)
+    groups = groups_from_facts(rows, keys, start=start, end=end, as_of=facts.as_of)
+    if len(rest.cases):
+        replayed = groups_of(rest, start=start, end=end, as_of=facts.as_of, by=by,
+                             calendar=ctx.calendar,
+                             default_handle_limit=ctx.config.sla.handle_default_limit)
+        groups = pd.concat([groups, replayed], ignore_index=True) if len(groups) else replayed
+    return region_frame(groups, by, report_settings(ctx.config))
+
+
+def indicator_frame(ctx: AppContext, *, start: datetime, end: datetime, as_of: datetime,
+                    by: str, category: str | None = None,
+                    scope: tuple[str, ...] | None = None):
+    """The indicators table of :func:`gridroute.reports.indicators.compute_frame`: region
+    and unit groupings from the period's facts (:func:`period_facts`), posts (dispatcher,
+    inspector, shift lead) replayed from the history."""
+    if by not in GEO_GROUPINGS and by != "unit":
+        history = history_for(ctx, start=start, end=end, as_of=as_of, by=by,
+                              category=category, scope=scope)
+        return compute_frame(history, start=start, end=end, as_of=as_of, by=by,
+                             calendar=ctx.calendar, limits=centre_limits(ctx.config),
+                             settings=report_settings(ctx.config), category=None,
+                             default_handle_limit=ctx.config.sla.handle_default_limit)
+    keys = () if by == "unit" else (f"{by}_code",)
+    facts = period_facts(ctx, start=start, end=end, as_of=as_of, category=category,
+                         scope=scope, key_columns=keys)
+    return facts_frame(ctx, facts, by=by, start=start, end=end)
 
 
 def _only(history: History, case_ids: set) -> History:

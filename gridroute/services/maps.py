@@ -214,7 +214,7 @@ def category_choices(ctx: AppContext) -> dict[str, Any]:
     return {"groups": list(groups.values()), "codes": codes}
 
 
-# --------------------------------------------------------------------------- history
+# --------------------------------------------------------------------------- facts
 
 def _aware(day: date, ctx: AppContext) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ctx.tz)
@@ -229,61 +229,34 @@ def _scope_of(principal: Principal | None) -> tuple[str, ...] | None:
     return tuple(principal.scope)
 
 
-def load_history(ctx: AppContext, query: MapQuery, scope: tuple[str, ...] | None):
-    """The case history the indicators of this query read: the cases reported or filed in the
-    period (of the category, inside the scope) with every grid code, and their events up to
-    now. One load serves every grouping of the page (areas, units, streets, weeks)."""
-    from gridroute.reports.indicators import History, needed_actions
-    from gridroute.store.reports import HistoryQuery, reports_of
-
-    q = HistoryQuery(start=_aware(query.start, ctx), end=_aware(query.end, ctx),
-                     as_of=ctx.now(), actions=needed_actions("unit"),
-                     category=query.category, scope_prefixes=scope, with_actor=False,
-                     with_inspector=False)
-    with ctx.uow(read_only=True) as uow:
-        cases, events = reports_of(uow).history(q)
-    return History(cases, events)
-
-
-def restrict(history, scope: tuple[str, ...] | None):
-    """Only the cases whose cell lies inside one of the scope's code prefixes."""
-    if not scope:
-        return history
-    cells = history.cases["cell_code"].astype("string").fillna("")
-    keep = cells.str.startswith(tuple(scope))
-    cases = history.cases[keep.to_numpy(dtype=bool)]
-    events = history.events[history.events["case_id"].isin(cases["case_id"])]
-    return type(history)(cases.reset_index(drop=True), events.reset_index(drop=True))
-
-
-def _as_one_region(history):
-    """The same history with every case in one region, so that grouping by district gives
-    the scope's totals computed by the indicators' own formulas."""
-    return type(history)(history.cases.assign(district_code="*"), history.events)
-
-
-def _compute_frame(ctx: AppContext, history, query: MapQuery, by: str, *,
-                   start: date | None = None, end: date | None = None):
-    """The table of :func:`gridroute.reports.indicators.compute_frame` for one grouping (one
-    row per group, NaN for an undefined rate), with the deployment's calendar, centre limits
-    and score weights, as ``gridroute kpi`` computes it. The history is of the category
-    already."""
-    from gridroute.reports.indicators import compute_frame
+def load_facts(ctx: AppContext, query: MapQuery, scope: tuple[str, ...] | None,
+               key_columns: tuple[str, ...] | None = None):
+    """The region and unit facts of the cases reported or filed in the period (of the
+    category, inside the scope), read now (:func:`gridroute.services.kpi.period_facts`). One
+    load serves every grouping of the page (areas, units, streets, weeks)."""
     from gridroute.services import kpi
 
-    return compute_frame(history, start=_aware(start or query.start, ctx),
-                         end=_aware(end or query.end, ctx), as_of=ctx.now(), by=by,
-                         calendar=ctx.calendar, limits=kpi.centre_limits(ctx.config),
-                         settings=kpi.report_settings(ctx.config), category=None,
-                         default_handle_limit=ctx.config.sla.handle_default_limit)
+    return kpi.period_facts(ctx, start=_aware(query.start, ctx), end=_aware(query.end, ctx),
+                            as_of=ctx.now(), category=query.category, scope=scope,
+                            key_columns=key_columns or kpi.GEO_KEY_COLUMNS)
 
 
-def _compute(ctx: AppContext, history, query: MapQuery, by: str, *, start: date | None = None,
-             end: date | None = None) -> list[dict[str, Any]]:
+def _frame(ctx: AppContext, facts, query: MapQuery, by: str, *, start: date | None = None,
+           end: date | None = None, one_region: bool = False):
+    """The indicators table (:func:`gridroute.reports.indicators.compute_frame`'s: one row
+    per group, NaN for an undefined rate) of one grouping over the period or a part of it,
+    as ``gridroute kpi`` computes it; ``one_region``: the scope's totals in one row."""
+    from gridroute.services import kpi
+
+    return kpi.facts_frame(ctx, facts, by=by, start=_aware(start or query.start, ctx),
+                           end=_aware(end or query.end, ctx), one_region=one_region)
+
+
+def _compute(ctx: AppContext, facts, query: MapQuery, by: str, **kw) -> list[dict[str, Any]]:
     """The same as dicts of plain values (None = undefined rate)."""
     from gridroute.reports.indicators import rows_of
 
-    return rows_of(_compute_frame(ctx, history, query, by, start=start, end=end))
+    return rows_of(_frame(ctx, facts, query, by, **kw))
 
 
 def _chronic_cells(ctx: AppContext, query: MapQuery, scope) -> list[dict[str, Any]]:
@@ -385,7 +358,7 @@ class MapView:
 
 
 def map_view(ctx: AppContext, principal: Principal | None, query: MapQuery, *,
-             history=None, no_data_label: str = "no cases due") -> MapView:
+             facts=None, no_data_label: str = "no cases due") -> MapView:
     """The choropleth of ``query`` inside the principal's scope (None: the whole city)."""
     scope = _scope_of(principal)
     if query.within and scope and not any(query.within.startswith(p) or p.startswith(query.within)
@@ -401,16 +374,9 @@ def map_view(ctx: AppContext, principal: Principal | None, query: MapQuery, *,
     frame = frame[keep].reset_index(drop=True)
     if query.within and frame.empty:
         raise NotFound(f"no area {query.within!r}", field="within")
-    if history is None:
-        # one map alone (its data, its exports): the stored facts, grouped in the database
-        from gridroute.services import kpi
-
-        indicators = kpi.indicator_frame(ctx, start=_aware(query.start, ctx),
-                                         end=_aware(query.end, ctx), as_of=ctx.now(),
-                                         by=query.level, category=query.category,
-                                         scope=scope)
-    else:
-        indicators = _compute_frame(ctx, history, query, query.level)
+    if facts is None:
+        facts = load_facts(ctx, query, scope, key_columns=(f"{query.level}_code",))
+    indicators = _frame(ctx, facts, query, query.level)
     view = build_view(query, frame, indicators, no_data_label=no_data_label, ctx=ctx)
     if query.within:
         view.path = _breadcrumbs(ctx, query.within)
@@ -536,25 +502,24 @@ def dashboard_view(ctx: AppContext, principal: Principal | None, query: MapQuery
     from gridroute.services.reference import reference_data
 
     scope = _scope_of(principal)
-    history = load_history(ctx, query, scope)
-    view = map_view(ctx, principal, query, history=history, **map_options)
-    region = _as_one_region(history)
-    totals_rows = _compute(ctx, region, query, "district")
+    facts = load_facts(ctx, query, scope)
+    view = map_view(ctx, principal, query, facts=facts, **map_options)
+    totals_rows = _compute(ctx, facts, query, "district", one_region=True)
     totals = totals_rows[0] if totals_rows else {}
     ref = reference_data(ctx)
-    units = _ranked(_compute(ctx, history, query, "unit"))
+    units = _ranked(_compute(ctx, facts, query, "unit"))
     for r in units:
         unit = ref.units.get(r["group"])
         r["name"] = unit.name_zh if unit else r["group"]
     streets_frame = areas(ctx, "street")
     names = dict(zip(streets_frame["code"], streets_frame["name"]))
-    streets = _ranked([r for r in _compute(ctx, history, query, "street")
+    streets = _ranked([r for r in _compute(ctx, facts, query, "street")
                        if not scope or any(str(r["group"]).startswith(p) for p in scope)])
     for r in streets:
         r["name"] = names.get(r["group"], r["group"])
     trend = []
     for a, b in weeks_of(query.start, query.end):
-        rows = _compute(ctx, region, query, "district", start=a, end=b)
+        rows = _compute(ctx, facts, query, "district", start=a, end=b, one_region=True)
         row = rows[0] if rows else {}
         trend.append({"start": a, "end": b, "filed": int(row.get("filed") or 0),
                       "closed": int(row.get("closed") or 0),

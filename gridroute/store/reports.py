@@ -23,8 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridroute.reports.indicators import (ACTIONS, CHANNELS, FACT_FLAGS, GROUP_COLUMNS,
-                                          STATES, URGENCIES)
+from gridroute.reports.indicators import ACTIONS, CHANNELS, STATES, URGENCIES
 from gridroute.store import tables as t
 from gridroute.store.repository import public_id_of
 
@@ -178,47 +177,36 @@ class ReportRepository:
                                  .order_by(s.id)).all()
         return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()[:16]
 
-    def fact_groups(self, q: HistoryQuery, *, key: str, basis: str, t0: float, t1: float,
-                    tq: float) -> tuple[pd.DataFrame, list[int]]:
-        """The period's cases with usable stored facts read at ``tq``, one row each: the
-        groups table of :func:`gridroute.reports.indicators.region_frame` (key: a case
-        column, or ``unit_code`` of the stored facts). Cases without usable facts (none
-        stored, an older case version or basis, events after ``tq``, not exact) come back as
-        ids, to be replayed. The database reads and joins; pandas groups (it groups 90,000
-        rows faster than a GROUP BY on the five columns, and the rows are small)."""
+    def fact_rows(self, q: HistoryQuery, *, basis: str, tq: float
+                  ) -> tuple[pd.DataFrame, list[int]]:
+        """The period's cases with usable stored facts, one row each: ``q.key_columns`` of
+        the case, then the stored ``unit_code``, ``flags``, ``filed_at``, ``report_at``,
+        ``late``, ``deadline`` and ``work_hours`` (what
+        :func:`gridroute.reports.indicators.groups_from_facts` reads). The cases without
+        usable facts (none stored, an older case version or basis, events after ``tq``, not
+        exact) come back as ids, to be replayed. The database finds and joins; pandas
+        groups (any grouping and sub-period of the page from the same rows)."""
         c, f = t.cases.c, t.case_report_facts.c
         if self.conn.dialect.name == "postgresql":
             self.conn.exec_driver_sql("SET LOCAL jit = off")
         cohort = self._cohort(q).subquery()
         usable = sa.and_(f.case_id == c.id, f.case_version == c.version, f.basis == basis,
                          f.last_at <= tq, f.exact)
-        group_key = f.unit_code if key == "unit_code" else c[key]
-        flag_bits = len(FACT_FLAGS)
-        # the three bits of the period and as_of above the stored flags, in one integer
-        filed_in = sa.case((sa.and_(f.filed_at >= t0, f.filed_at < t1), 1 << flag_bits),
-                           else_=0)
-        reported_in = sa.case((sa.and_(f.report_at >= t0, f.report_at < t1),
-                               2 << flag_bits), else_=0)
-        late = sa.case((f.deadline.is_(None), sa.cast(f.late, sa.Integer) * (4 << flag_bits)),
-                       (f.deadline < tq, 4 << flag_bits), else_=0)
-        sel = (sa.select(group_key, f.flags + filed_in + reported_in + late, f.work_hours,
+        keys = list(q.key_columns)
+        columns = keys + ["unit_code", "flags", "filed_at", "report_at", "late", "deadline",
+                          "work_hours", "stale"]
+        sel = (sa.select(*[c[k] for k in keys], f.unit_code, f.flags, f.filed_at,
+                         f.report_at, sa.cast(f.late, sa.Integer), f.deadline, f.work_hours,
                          sa.case((f.case_id.is_(None), c.id)))
                .select_from(t.cases.outerjoin(t.case_report_facts, usable))
                .where(c.id.in_(sa.select(cohort.c.case_id))))
-        frame = self._frame(sel, ["key", "bits", "work_hours", "stale"])
+        frame = self._frame(sel, columns)
         stale = frame["stale"].notna().to_numpy()
         ids = sorted(int(x) for x in frame["stale"].to_numpy()[stale])
-        frame = frame[~stale]
-        bits = frame["bits"].to_numpy(dtype="int64")
-        groups = pd.DataFrame({
-            "key": frame["key"].to_numpy(dtype=object),
-            "flags": bits & ((1 << flag_bits) - 1),
-            "filed_in": (bits >> flag_bits) & 1 == 1,
-            "reported_in": (bits >> (flag_bits + 1)) & 1 == 1,
-            "late": (bits >> (flag_bits + 2)) & 1 == 1, "cases": 1,
-            "work_hours": frame["work_hours"].to_numpy(dtype="float64")},
-            columns=list(GROUP_COLUMNS))
-        return groups, ids
+        frame = frame[~stale].drop(columns=["stale"]).reset_index(drop=True)
+        frame = frame.astype({"flags": "int64", "filed_at": "float64", "report_at": "float64",
+                              "late": bool, "deadline": "float64", "work_hours": "float64"})
+        return frame, ids
 
     def save_facts(self, facts: pd.DataFrame, versions: dict[int, int], basis: str) -> None:
         """Store (replace) the facts of these cases, computed from their history at
