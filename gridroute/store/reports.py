@@ -7,9 +7,9 @@ the time as epoch seconds (no datetime objects per row), restricted to the actio
 grouping needs. The result is the column tables of :class:`gridroute.reports.indicators.History`.
 
 Region and unit reports read the cases' stored facts instead (``case_report_facts``, migration
-0012; see reports/indicators.py ``case_facts``): one query finds the period's cases and groups
-their usable facts by key and by the few bits that depend on the period and ``as_of``; the
-ids of the cases without usable facts come back with it, to be replayed and stored again.
+0012; see reports/indicators.py ``case_facts``): one query finds the period's cases and reads
+their usable facts, one short row each; the ids of the cases without usable facts come back
+with it, to be replayed and stored again.
 """
 from __future__ import annotations
 
