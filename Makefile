@@ -64,6 +64,7 @@ bench: install-test
 	$(BIN)/python bench/locate.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/escalation.py
+	$(BIN)/python bench/maps.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache gridroute/web/node_modules tests/artifacts
