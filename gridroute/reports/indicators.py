@@ -699,8 +699,9 @@ def region_frame(groups: pd.DataFrame, by: str, settings: ReportSettings | None 
     hours = groups["work_hours"].to_numpy(dtype="float64")
     g["work_hours"] = np.bincount(codes, weights=np.where(handled, hours, 0.0)[keep],
                                   minlength=k)
-    group_keys = [None if pd.isna(x) else x for x in uniques.tolist()]
-    return _region_rows(group_keys, g, by, settings)
+    group_keys = np.asarray(uniques, dtype=object)
+    group_keys[pd.isna(group_keys)] = None
+    return _region_rows(list(group_keys), g, by, settings)
 
 
 def case_facts(history: History, *, calendar: WorkingCalendar,

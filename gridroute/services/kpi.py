@@ -153,7 +153,8 @@ class PeriodFacts:
 
 def period_facts(ctx: AppContext, *, start: datetime, end: datetime, as_of: datetime,
                  category: str | None = None, scope: tuple[str, ...] | None = None,
-                 key_columns: tuple[str, ...] = GEO_KEY_COLUMNS) -> PeriodFacts:
+                 key_columns: tuple[str, ...] = GEO_KEY_COLUMNS,
+                 with_unit: bool = True) -> PeriodFacts:
     """The facts of the cases reported or filed in ``[start, end)`` (of the category, inside
     the scope): the stored ones where they are usable, grouped by any key and sub-period
     afterwards (:func:`facts_frame`); the other cases are replayed from their history and
@@ -167,7 +168,7 @@ def period_facts(ctx: AppContext, *, start: datetime, end: datetime, as_of: date
     with ctx.uow(read_only=True) as uow:
         repo = reports_of(uow)
         basis = facts_basis(ctx, repo.standards_digest())
-        rows, stale = repo.fact_rows(query, basis=basis, tq=tq)
+        rows, stale = repo.fact_rows(query, basis=basis, tq=tq, with_unit=with_unit)
         if stale:
             by_id = len(stale) <= _BY_ID_LIMIT
             cases, events = repo.history(replace(query, case_ids=stale) if by_id else query)
@@ -184,8 +185,7 @@ def period_facts(ctx: AppContext, *, start: datetime, end: datetime, as_of: date
         serves = (facts["last_at"] <= tq) & facts["exact"].astype(bool)
         fresh = facts[serves.to_numpy()].merge(cases[["case_id", *key_columns]], on="case_id")
         rows = pd.concat([rows, fresh[rows.columns]], ignore_index=True) if len(rows) else \
-            fresh[[*key_columns, "unit_code", "flags", "filed_at", "report_at", "late",
-                   "deadline", "work_hours"]].reset_index(drop=True)
+            fresh[list(rows.columns)].reset_index(drop=True)
         rest = _only(history, set(facts.loc[~serves.to_numpy(), "case_id"].tolist()))
         versions = dict(zip(cases["case_id"].tolist(), cases["version"].tolist()))
         # a cache: when the database refuses the write the report is right, only slower
@@ -230,7 +230,7 @@ def indicator_frame(ctx: AppContext, *, start: datetime, end: datetime, as_of: d
                              default_handle_limit=ctx.config.sla.handle_default_limit)
     keys = () if by == "unit" else (f"{by}_code",)
     facts = period_facts(ctx, start=start, end=end, as_of=as_of, category=category,
-                         scope=scope, key_columns=keys)
+                         scope=scope, key_columns=keys, with_unit=by == "unit")
     return facts_frame(ctx, facts, by=by, start=start, end=end)
 
 

@@ -19,17 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gridroute.reports.indicators import ACTIONS, CHANNELS, STATES, URGENCIES
+from gridroute.reports.indicators import ACTIONS, CHANNELS, FACT_FLAGS, STATES, URGENCIES
 from gridroute.store import tables as t
 from gridroute.store.repository import public_id_of
 
 __all__ = ["HistoryQuery", "ReportRepository", "reports_of", "store_facts"]
 
 _log = logging.getLogger(__name__)
+LATE_BIT = len(FACT_FLAGS)  # fact_rows: lateness at as_of, above the stored flags
 
 _KEY_COLUMNS = {"cell": "cell_code", "community": "community_code", "street": "street_code",
                 "district": "district_code"}
@@ -177,15 +179,16 @@ class ReportRepository:
                                  .order_by(s.id)).all()
         return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()[:16]
 
-    def fact_rows(self, q: HistoryQuery, *, basis: str, tq: float
+    def fact_rows(self, q: HistoryQuery, *, basis: str, tq: float, with_unit: bool = True
                   ) -> tuple[pd.DataFrame, list[int]]:
         """The period's cases with usable stored facts, one row each: ``q.key_columns`` of
-        the case, then the stored ``unit_code``, ``flags``, ``filed_at``, ``report_at``,
-        ``late``, ``deadline`` and ``work_hours`` (what
-        :func:`gridroute.reports.indicators.groups_from_facts` reads). The cases without
-        usable facts (none stored, an older case version or basis, events after ``tq``, not
-        exact) come back as ids, to be replayed. The database finds and joins; pandas
-        groups (any grouping and sub-period of the page from the same rows)."""
+        the case, then (``with_unit``) the stored ``unit_code``, ``flags``, ``filed_at``,
+        ``report_at``, ``work_hours``, and ``late`` at ``tq`` (what
+        :func:`gridroute.reports.indicators.groups_from_facts` reads; ``deadline`` NaN, as
+        the lateness is read already). The cases without usable facts (none stored, an older
+        case version or basis, events after ``tq``, not exact) come back as ids, to be
+        replayed. The database finds, joins and reads the clock; pandas groups (any grouping
+        and sub-period of the page from the same rows)."""
         c, f = t.cases.c, t.case_report_facts.c
         if self.conn.dialect.name == "postgresql":
             self.conn.exec_driver_sql("SET LOCAL jit = off")
@@ -193,19 +196,27 @@ class ReportRepository:
         usable = sa.and_(f.case_id == c.id, f.case_version == c.version, f.basis == basis,
                          f.last_at <= tq, f.exact)
         keys = list(q.key_columns)
-        columns = keys + ["unit_code", "flags", "filed_at", "report_at", "late", "deadline",
-                          "work_hours", "stale"]
-        sel = (sa.select(*[c[k] for k in keys], f.unit_code, f.flags, f.filed_at,
-                         f.report_at, sa.cast(f.late, sa.Integer), f.deadline, f.work_hours,
-                         sa.case((f.case_id.is_(None), c.id)))
+        late_bit = 1 << LATE_BIT
+        # the clock read at tq as one more bit of the flags: fewer values to carry per row
+        bits = f.flags + sa.case((f.deadline.is_(None), sa.cast(f.late, sa.Integer) * late_bit),
+                                 (f.deadline < tq, late_bit), else_=0)
+        selected = [c[k] for k in keys] + ([f.unit_code] if with_unit else []) + [
+            bits, f.filed_at, f.report_at, f.work_hours, sa.case((f.case_id.is_(None), c.id))]
+        columns = keys + (["unit_code"] if with_unit else []) + [
+            "flags", "filed_at", "report_at", "work_hours", "stale"]
+        sel = (sa.select(*selected)
                .select_from(t.cases.outerjoin(t.case_report_facts, usable))
                .where(c.id.in_(sa.select(cohort.c.case_id))))
         frame = self._frame(sel, columns)
         stale = frame["stale"].notna().to_numpy()
         ids = sorted(int(x) for x in frame["stale"].to_numpy()[stale])
         frame = frame[~stale].drop(columns=["stale"]).reset_index(drop=True)
-        frame = frame.astype({"flags": "int64", "filed_at": "float64", "report_at": "float64",
-                              "late": bool, "deadline": "float64", "work_hours": "float64"})
+        flags = frame["flags"].to_numpy(dtype="int64")
+        frame["flags"] = flags & (late_bit - 1)
+        frame["late"] = (flags & late_bit) != 0
+        frame["deadline"] = np.nan
+        frame = frame.astype({"filed_at": "float64", "report_at": "float64",
+                              "work_hours": "float64"})
         return frame, ids
 
     def save_facts(self, facts: pd.DataFrame, versions: dict[int, int], basis: str) -> None:
