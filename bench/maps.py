@@ -45,7 +45,8 @@ from gridroute.reports.indicators import compute_frame  # noqa: E402
 from gridroute.services.kpi import (centre_limits, facts_frame, history_for,  # noqa: E402
                                     kpi_report, period_facts, report_settings)
 from gridroute.store.db import make_engine  # noqa: E402
-from gridroute.store.reports import bulk_insert_history, reports_of  # noqa: E402
+from gridroute.store.reports import (bulk_insert_history, reports_of,  # noqa: E402
+                                     tidy_tables)
 from gridroute.store.schema import upgrade_database  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -221,18 +222,6 @@ def time_png(ctx: AppContext, start: datetime, end: datetime, codes=None,
     return dashboard_png(ctx, start, end, codes=codes, repeat=repeat, as_of=AS_OF)
 
 
-def tidy_facts(engine) -> None:
-    """What autovacuum (PostgreSQL) does to a table after many rows were replaced, and fresh
-    planner statistics: the runs before left dead rows of the facts they deleted."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.exec_driver_sql("VACUUM ANALYZE case_report_facts")
-        else:
-            conn.exec_driver_sql("ANALYZE case_report_facts")
-            conn.commit()
-
-
 def best(fn, repeat: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeat):
@@ -273,7 +262,8 @@ def run(backend: str, url: str, args) -> bool:
         started = time.perf_counter()
         first = indicators()  # replays every case of the month and stores its facts
         first_s = time.perf_counter() - started
-        tidy_facts(engine)
+        # the facts of earlier runs were deleted: what autovacuum does to such a table
+        tidy_tables(engine, "case_report_facts")
         ind_s, report = best(indicators, args.repeat)
         cnt_s, counts = best(group_by, args.repeat)
         # a dashboard refreshed during the day: 1 case in 100 changed since the last report

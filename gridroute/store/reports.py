@@ -28,7 +28,7 @@ from gridroute.reports.indicators import ACTIONS, CHANNELS, FACT_FLAGS, STATES, 
 from gridroute.store import tables as t
 from gridroute.store.repository import public_id_of
 
-__all__ = ["HistoryQuery", "ReportRepository", "reports_of", "store_facts"]
+__all__ = ["HistoryQuery", "ReportRepository", "reports_of", "store_facts", "tidy_tables"]
 
 _log = logging.getLogger(__name__)
 LATE_BIT = len(FACT_FLAGS)  # fact_rows: lateness at as_of, above the stored flags
@@ -323,13 +323,19 @@ def bulk_insert_history(engine, cases: pd.DataFrame, events: pd.DataFrame,
         with engine.begin() as conn:
             conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('cases', 'id'), "
                                  "(SELECT coalesce(max(id), 1) FROM cases))")
+    tidy_tables(engine)
+
+
+def tidy_tables(engine, table: str | None = None) -> None:
+    """Fresh planner statistics for ``table`` (every table when None) after bulk changes;
+    on PostgreSQL VACUUM too: dead rows go and the visibility map allows index-only scans
+    of the history index (what autovacuum would do, later)."""
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            # the visibility map too: index-only scans of the history index
-            conn.exec_driver_sql("VACUUM ANALYZE")
+            conn.exec_driver_sql("VACUUM ANALYZE" + (f" {table}" if table else ""))
         else:
-            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("ANALYZE" + (f" {table}" if table else ""))
             conn.commit()
 
 
