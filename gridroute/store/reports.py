@@ -320,9 +320,11 @@ def bulk_insert_history(engine, cases: pd.DataFrame, events: pd.DataFrame,
                 cursor.executemany(sql, part.itertuples(index=False, name=None))
             cursor.close()
     if engine.dialect.name == "postgresql":
+        # COPY leaves the id sequences behind the rows given with their ids
         with engine.begin() as conn:
-            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('cases', 'id'), "
-                                 "(SELECT coalesce(max(id), 1) FROM cases))")
+            for table in ("cases", "case_events"):
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT coalesce(max(id), 1) FROM {table}))")
     tidy_tables(engine)
 
 
